@@ -1,0 +1,11 @@
+"""Test settings: the dev defaults, fast hashing, Celery eager unless a test starts real workers."""
+
+import os
+
+os.environ.setdefault("CELERY_TASK_ALWAYS_EAGER", "true")
+
+from .dev import *  # noqa: E402,F403
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+ALLOWED_HOSTS = ["*"]
+LOGGING["root"]["level"] = "WARNING"  # noqa: F405
