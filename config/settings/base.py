@@ -117,3 +117,6 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env("DJANGO_LOG_LEVEL", default="INFO")},
 }
+
+# Official API specifications (copies) that the sandbox and the tests validate against.
+API_SPECS_DIR = BASE_DIR / "sandbox" / "specs"
