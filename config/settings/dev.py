@@ -2,7 +2,9 @@
 
 import os
 
-os.environ.setdefault("DJANGO_SECRET_KEY", "dev-only-insecure-key-change-me-in-production-0123456789")
+os.environ.setdefault(
+    "DJANGO_SECRET_KEY", "dev-only-insecure-key-change-me-in-production-0123456789"
+)
 # A fixed development key; production must set its own (see README).
 os.environ.setdefault("STOCKLINK_ENCRYPTION_KEYS", "ZGV2LW9ubHktZW5jcnlwdGlvbi1rZXktMzJieXRlcyE=")
 os.environ.setdefault("SANDBOX_ENABLED", "true")

@@ -1,0 +1,222 @@
+from django.contrib import admin
+from django.db.models import Count, Q
+
+from .forms import AmazonAccountForm, ShopifyStoreForm
+from .models import (
+    AmazonAccount,
+    InventoryLevel,
+    Location,
+    Marketplace,
+    MetafieldValue,
+    Product,
+    ShopifyStore,
+    Variant,
+)
+
+
+class ReadOnlyAdminMixin:
+    """Data mirrored from Shopify or Amazon: viewed here, changed at the source."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Marketplace)
+class MarketplaceAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["country", "country_code", "id", "region"]
+    list_filter = ["region"]
+    search_fields = ["country", "country_code", "id"]
+
+
+@admin.register(AmazonAccount)
+class AmazonAccountAdmin(admin.ModelAdmin):
+    form = AmazonAccountForm
+    list_display = [
+        "name",
+        "seller_id",
+        "region",
+        "marketplace_names",
+        "auto_update_qty",
+        "inventory_sync_enabled",
+        "sync_fbm_orders",
+    ]
+    list_filter = ["region", "auto_update_qty", "inventory_sync_enabled", "sync_fbm_orders"]
+    search_fields = ["name", "seller_id"]
+    filter_horizontal = ["marketplaces"]
+    readonly_fields = ["orders_synced_until", "created_at", "updated_at"]
+    fieldsets = [
+        (None, {"fields": ["name", "seller_id", "region", "marketplaces"]}),
+        ("Settings", {"fields": ["auto_update_qty", "inventory_sync_enabled", "sync_fbm_orders"]}),
+        (
+            "Credentials (Login with Amazon)",
+            {
+                "fields": ["lwa_client_id", "lwa_client_secret", "refresh_token"],
+                "description": "Secrets are stored encrypted and never shown again.",
+            },
+        ),
+        ("Advanced", {"fields": ["endpoint", "token_url"], "classes": ["collapse"]}),
+        (
+            "History",
+            {
+                "fields": ["orders_synced_until", "created_at", "updated_at"],
+                "classes": ["collapse"],
+            },
+        ),
+    ]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("marketplaces")
+
+    @admin.display(description="marketplaces")
+    def marketplace_names(self, obj):
+        return ", ".join(m.country for m in obj.marketplaces.all()) or "—"
+
+
+class LocationInline(admin.TabularInline):
+    model = Location
+    fields = ["name", "shopify_id", "is_active"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    show_change_link = True
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(ShopifyStore)
+class ShopifyStoreAdmin(admin.ModelAdmin):
+    form = ShopifyStoreForm
+    list_display = [
+        "name",
+        "shop_domain",
+        "auth_method",
+        "api_version",
+        "location_count",
+        "variant_count",
+        "catalogue_imported_at",
+    ]
+    search_fields = ["name", "shop_domain"]
+    readonly_fields = [
+        "catalogue_imported_at",
+        "oauth_token_expires_at",
+        "created_at",
+        "updated_at",
+    ]
+    inlines = [LocationInline]
+    fieldsets = [
+        (None, {"fields": ["name", "shop_domain", "api_version", "default_location"]}),
+        (
+            "Credentials",
+            {
+                "fields": [
+                    "auth_method",
+                    "access_token",
+                    "client_id",
+                    "client_secret",
+                    "webhook_secret",
+                ],
+                "description": "Secrets are stored encrypted and never shown again.",
+            },
+        ),
+        ("Advanced", {"fields": ["base_url"], "classes": ["collapse"]}),
+        (
+            "History",
+            {
+                "fields": [
+                    "catalogue_imported_at",
+                    "oauth_token_expires_at",
+                    "created_at",
+                    "updated_at",
+                ],
+                "classes": ["collapse"],
+            },
+        ),
+    ]
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                _locations=Count("locations", distinct=True, filter=Q(locations__is_active=True)),
+                _variants=Count("variants", distinct=True),
+            )
+        )
+
+    @admin.display(description="active locations", ordering="_locations")
+    def location_count(self, obj):
+        return obj._locations
+
+    @admin.display(description="variants", ordering="_variants")
+    def variant_count(self, obj):
+        return obj._variants
+
+
+@admin.register(Location)
+class LocationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["name", "store", "shopify_id", "is_active"]
+    list_filter = ["store", "is_active"]
+    search_fields = ["name"]
+    list_select_related = ["store"]
+
+
+class VariantInline(admin.TabularInline):
+    model = Variant
+    fields = ["title", "sku", "tracked", "inventory_policy"]
+    readonly_fields = fields
+    extra = 0
+    show_change_link = True
+
+
+@admin.register(Product)
+class ProductAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["title", "store", "shopify_id"]
+    list_filter = ["store"]
+    search_fields = ["title"]
+    list_select_related = ["store"]
+    inlines = [VariantInline]
+
+
+class InventoryLevelInline(admin.TabularInline):
+    model = InventoryLevel
+    fields = ["location", "available", "updated_at"]
+    readonly_fields = fields
+    extra = 0
+
+
+class MetafieldInline(admin.TabularInline):
+    model = MetafieldValue
+    fields = ["namespace", "key", "value", "updated_at"]
+    readonly_fields = fields
+    extra = 0
+
+
+@admin.register(Variant)
+class VariantAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["__str__", "sku", "store", "tracked", "inventory_policy", "available"]
+    list_filter = ["store", "tracked", "inventory_policy"]
+    search_fields = ["sku", "title", "product__title"]
+    list_select_related = ["product", "store"]
+    inlines = [InventoryLevelInline, MetafieldInline]
+
+    def get_queryset(self, request):
+        from django.db.models import Sum
+
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                _available=Sum("levels__available", filter=Q(levels__location__is_active=True))
+            )
+        )
+
+    @admin.display(description="available (active locations)", ordering="_available")
+    def available(self, obj):
+        return obj._available

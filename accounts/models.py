@@ -1,0 +1,268 @@
+"""Amazon accounts, Shopify stores and the mirror of the Shopify catalogue we sync from."""
+
+from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator
+from django.db import models
+from django.utils import timezone
+
+from .crypto import EncryptedTextField
+from .marketplaces import REGION_ENDPOINTS
+
+
+class Region(models.TextChoices):
+    NA = "NA", "North America"
+    EU = "EU", "Europe"
+    FE = "FE", "Far East"
+
+
+class Marketplace(models.Model):
+    """An Amazon marketplace, by its real SP-API id; rows come from a data migration."""
+
+    id = models.CharField(primary_key=True, max_length=20, verbose_name="marketplace id")
+    country_code = models.CharField(max_length=2)
+    country = models.CharField(max_length=60)
+    region = models.CharField(max_length=2, choices=Region.choices)
+
+    class Meta:
+        ordering = ["country"]
+
+    def __str__(self):
+        return f"Amazon {self.country}"
+
+
+class AmazonAccount(models.Model):
+    """One seller in one SP-API region, with its credentials and the sync switches."""
+
+    name = models.CharField(max_length=100, unique=True)
+    seller_id = models.CharField(
+        "seller id",
+        max_length=20,
+        validators=[
+            RegexValidator(
+                r"^[A-Z0-9]{8,20}$",
+                "A seller id is 8–20 capital letters "
+                "and digits, as shown in Seller Central (e.g. A2Q3Y263D00KWC).",
+            )
+        ],
+    )
+    region = models.CharField(max_length=2, choices=Region.choices, default=Region.NA)
+    marketplaces = models.ManyToManyField(Marketplace, related_name="amazon_accounts")
+    lwa_client_id = models.CharField("LWA client id", max_length=200)
+    lwa_client_secret = EncryptedTextField("LWA client secret", blank=True)
+    refresh_token = EncryptedTextField(blank=True)
+    endpoint = models.URLField(
+        "endpoint override",
+        blank=True,
+        help_text="Leave blank for Amazon's endpoint of the region. The sandbox sets its own.",
+    )
+    token_url = models.URLField(
+        "token URL override",
+        blank=True,
+        help_text="Leave blank for Amazon's LWA token URL.",
+    )
+    auto_update_qty = models.BooleanField(
+        "Update Amazon Item QTY when it has changed in Shopify",
+        default=True,
+        help_text="Off: Shopify stock changes are not sent automatically; "
+        "“Update Qty” on listings still works.",
+    )
+    inventory_sync_enabled = models.BooleanField(
+        "Keep inventory in sync from Shopify to Amazon",
+        default=True,
+        help_text="Off: nothing is sent to Amazon for this account, not even by “Update Qty”.",
+    )
+    sync_fbm_orders = models.BooleanField(
+        "Sync FBM orders to Shopify stock",
+        default=True,
+        help_text="Merchant-fulfilled Amazon orders lower Shopify stock; FBA orders never do.",
+    )
+    orders_synced_until = models.DateTimeField(null=True, blank=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["seller_id", "region"], name="unique_seller_per_region")
+        ]
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def api_endpoint(self) -> str:
+        return self.endpoint or REGION_ENDPOINTS[self.region]
+
+
+shop_domain_validator = RegexValidator(
+    r"^[a-z0-9][a-z0-9-]*\.myshopify\.com$",
+    "Enter the shop's myshopify.com domain, e.g. my-shop.myshopify.com.",
+)
+
+
+class ShopifyStore(models.Model):
+    """One Shopify shop with its credentials; its locations and catalogue are mirrored below."""
+
+    class AuthMethod(models.TextChoices):
+        TOKEN = "token", "Admin API access token"
+        CLIENT_CREDENTIALS = "client_credentials", "Client credentials grant (client id + secret)"
+
+    name = models.CharField(max_length=100, unique=True)
+    shop_domain = models.CharField(
+        max_length=255,
+        unique=True,
+        validators=[shop_domain_validator],
+        help_text="e.g. my-shop.myshopify.com",
+    )
+    auth_method = models.CharField(
+        max_length=20, choices=AuthMethod.choices, default=AuthMethod.TOKEN
+    )
+    access_token = EncryptedTextField("Admin API access token", blank=True)
+    client_id = models.CharField(max_length=200, blank=True)
+    client_secret = EncryptedTextField(blank=True)
+    webhook_secret = EncryptedTextField(
+        blank=True, help_text="The app's client secret that signs webhooks (HMAC-SHA256)."
+    )
+    api_version = models.CharField("API version", max_length=7, default="2026-07")
+    base_url = models.URLField(
+        "base URL override",
+        blank=True,
+        help_text="Leave blank for https://<shop domain>. The sandbox sets its own.",
+    )
+    default_location = models.ForeignKey(
+        "Location",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="Where Amazon FBM sales are taken from when a profile counts several locations.",
+    )
+    # Short-lived token from the client-credentials grant, kept between worker restarts.
+    oauth_token = EncryptedTextField(blank=True, editable=False)
+    oauth_token_expires_at = models.DateTimeField(null=True, blank=True, editable=False)
+    catalogue_imported_at = models.DateTimeField(null=True, blank=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self):
+        return self.name
+
+    def clean(self):
+        errors = {}
+        if self.auth_method == self.AuthMethod.TOKEN and not self.access_token:
+            errors["access_token"] = "An access token is required for this sign-in method."
+        if self.auth_method == self.AuthMethod.CLIENT_CREDENTIALS:
+            if not self.client_id:
+                errors["client_id"] = "A client id is required for the client credentials grant."
+            if not self.client_secret:
+                errors["client_secret"] = (
+                    "A client secret is required for the client credentials grant."
+                )
+        if self.default_location_id and self.default_location.store_id != self.pk:
+            errors["default_location"] = "Choose one of this store's locations."
+        if errors:
+            raise ValidationError(errors)
+
+
+class Location(models.Model):
+    """A Shopify location (warehouse) that holds stock."""
+
+    store = models.ForeignKey(ShopifyStore, on_delete=models.CASCADE, related_name="locations")
+    shopify_id = models.BigIntegerField("Shopify id")
+    name = models.CharField(max_length=255)
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["store", "name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["store", "shopify_id"], name="unique_location_per_store"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.name} ({self.store})"
+
+
+class Product(models.Model):
+    store = models.ForeignKey(ShopifyStore, on_delete=models.CASCADE, related_name="products")
+    shopify_id = models.BigIntegerField("Shopify id")
+    title = models.CharField(max_length=255)
+
+    class Meta:
+        ordering = ["title"]
+        constraints = [
+            models.UniqueConstraint(fields=["store", "shopify_id"], name="unique_product_per_store")
+        ]
+
+    def __str__(self):
+        return self.title
+
+
+class Variant(models.Model):
+    """A Shopify product variant and its inventory item (one to one in Shopify)."""
+
+    class InventoryPolicy(models.TextChoices):
+        DENY = "DENY", "Stop selling when out of stock"
+        CONTINUE = "CONTINUE", "Continue selling when out of stock"
+
+    store = models.ForeignKey(ShopifyStore, on_delete=models.CASCADE, related_name="variants")
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="variants")
+    shopify_id = models.BigIntegerField("Shopify id")
+    title = models.CharField(max_length=255)
+    sku = models.CharField("SKU", max_length=255, blank=True, db_index=True)
+    inventory_item_id = models.BigIntegerField("inventory item id")
+    tracked = models.BooleanField("inventory tracked", default=True)
+    inventory_policy = models.CharField(
+        max_length=8, choices=InventoryPolicy.choices, default=InventoryPolicy.DENY
+    )
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["product__title", "title"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["store", "shopify_id"], name="unique_variant_per_store"
+            ),
+        ]
+        indexes = [models.Index(fields=["store", "inventory_item_id"])]
+
+    def __str__(self):
+        return f"{self.product.title} — {self.title}" if self.title else self.product.title
+
+
+class InventoryLevel(models.Model):
+    """Shopify's `available` quantity of one variant at one location."""
+
+    variant = models.ForeignKey(Variant, on_delete=models.CASCADE, related_name="levels")
+    location = models.ForeignKey(Location, on_delete=models.CASCADE, related_name="levels")
+    available = models.IntegerField()
+    # Shopify's updated_at of this level: an older webhook or read never overwrites a newer one.
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["variant", "location"], name="unique_level"),
+        ]
+
+    def __str__(self):
+        return f"{self.variant.sku} @ {self.location.name}: {self.available}"
+
+
+class MetafieldValue(models.Model):
+    """A variant metafield that a Global Profile uses as its stock source (raw string value)."""
+
+    variant = models.ForeignKey(Variant, on_delete=models.CASCADE, related_name="metafields")
+    namespace = models.CharField(max_length=100)
+    key = models.CharField(max_length=100)
+    value = models.TextField(blank=True)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["variant", "namespace", "key"], name="unique_metafield"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.namespace}.{self.key} = {self.value!r}"

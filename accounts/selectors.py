@@ -1,0 +1,48 @@
+"""Reads of the Shopify mirror shared by the admin, the sync engine and the tasks."""
+
+from collections import defaultdict
+from collections.abc import Iterable
+
+from profiles.rules import StockSnapshot
+
+from .models import InventoryLevel, MetafieldValue, Variant
+
+
+def stock_snapshots(
+    variant_ids: Iterable[int],
+    *,
+    metafield_keys: Iterable[str] = (),
+    reserved: dict[int, int] | None = None,
+) -> dict[int, StockSnapshot]:
+    """Stock snapshots for many variants in three queries, whatever their number.
+
+    `metafield_keys` are the "namespace.key" strings the rules need. `reserved` maps a variant
+    id to the quantity sold on Amazon but not yet taken off in Shopify.
+    """
+    ids = list(set(variant_ids))
+    if not ids:
+        return {}
+    variants = dict(Variant.objects.filter(pk__in=ids).values_list("pk", "tracked"))
+    levels: dict[int, dict[int, int]] = defaultdict(dict)
+    for variant_id, location_id, available in InventoryLevel.objects.filter(
+        variant_id__in=ids, location__is_active=True
+    ).values_list("variant_id", "location_id", "available"):
+        levels[variant_id][location_id] = available
+    metafields: dict[int, dict[str, str]] = defaultdict(dict)
+    keys = {tuple(k.split(".", 1)) for k in metafield_keys if "." in k}
+    if keys:
+        for variant_id, namespace, key, value in MetafieldValue.objects.filter(
+            variant_id__in=ids, namespace__in={n for n, _ in keys}, key__in={k for _, k in keys}
+        ).values_list("variant_id", "namespace", "key", "value"):
+            metafields[variant_id][f"{namespace}.{key}"] = value
+    reserved = reserved or {}
+    return {
+        pk: StockSnapshot(
+            levels=levels.get(pk, {}),
+            tracked=variants.get(pk, False),
+            metafields=metafields.get(pk, {}),
+            exists=pk in variants,
+            reserved=reserved.get(pk, 0),
+        )
+        for pk in ids
+    }

@@ -1,0 +1,184 @@
+"""Selling Lists and Listings: which Shopify variant feeds which Amazon SKU, under which rule."""
+
+from django.core.exceptions import ValidationError
+from django.db import models
+
+from profiles.models import QtyMode, validate_mode_quantity
+
+
+class SellingList(models.Model):
+    """A named group of linked products for one Amazon account and marketplace, one profile."""
+
+    name = models.CharField(max_length=100)
+    amazon_account = models.ForeignKey(
+        "accounts.AmazonAccount", on_delete=models.PROTECT, related_name="selling_lists"
+    )
+    marketplace = models.ForeignKey(
+        "accounts.Marketplace", on_delete=models.PROTECT, related_name="selling_lists"
+    )
+    shopify_store = models.ForeignKey(
+        "accounts.ShopifyStore", on_delete=models.PROTECT, related_name="selling_lists"
+    )
+    profile = models.ForeignKey(
+        "profiles.GlobalProfile",
+        on_delete=models.PROTECT,
+        related_name="selling_lists",
+        verbose_name="Global Profile",
+        blank=True,
+        help_text="Leave blank to use the default profile.",
+    )
+    paused = models.BooleanField(
+        "pause sync",
+        default=False,
+        help_text="Nothing in this list is sent to Amazon while paused.",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["amazon_account", "name"], name="unique_selling_list_name_per_account"
+            ),
+        ]
+
+    def __str__(self):
+        return self.name
+
+    def save(self, *args, **kwargs):
+        if not self.profile_id:
+            from profiles.models import default_profile
+
+            self.profile = default_profile()
+        super().save(*args, **kwargs)
+
+    def clean(self):
+        from profiles.models import default_profile
+
+        if not self.profile_id:
+            profile = default_profile()
+            if profile is None:
+                raise ValidationError({"profile": "Choose a profile: no profile is the default."})
+            self.profile = profile
+        if (
+            self.amazon_account_id
+            and self.marketplace_id
+            and not self.amazon_account.marketplaces.filter(pk=self.marketplace_id).exists()
+        ):
+            raise ValidationError(
+                {"marketplace": f"{self.amazon_account} does not sell in {self.marketplace}."}
+            )
+
+
+class ListingStatus(models.TextChoices):
+    LINKED = "linked", "Linked"
+    PENDING = "pending", "Pending Qty Update"
+    FAILED = "failed", "Qty update failed"
+    SYNC_OFF = "sync_off", "Sync off"
+    NOT_ON_AMAZON = "not_on_amazon", "Not on Amazon"
+    FBA = "fba", "FBA — managed by Amazon"
+
+
+class FulfillmentChannel(models.TextChoices):
+    FBM = "FBM", "FBM — fulfilled by merchant"
+    FBA = "FBA", "FBA — fulfilled by Amazon"
+
+
+class Listing(models.Model):
+    """One Shopify variant linked to one Amazon SKU in one marketplace."""
+
+    selling_list = models.ForeignKey(SellingList, on_delete=models.CASCADE, related_name="listings")
+    # Copied from the Selling List so the database can enforce one listing per account+market+SKU.
+    amazon_account = models.ForeignKey(
+        "accounts.AmazonAccount", on_delete=models.CASCADE, related_name="listings", editable=False
+    )
+    marketplace = models.ForeignKey(
+        "accounts.Marketplace", on_delete=models.PROTECT, related_name="listings", editable=False
+    )
+    variant = models.ForeignKey(
+        "accounts.Variant",
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="listings",
+        verbose_name="Shopify variant",
+    )
+    sku = models.CharField("Amazon SKU", max_length=255)
+    asin = models.CharField("ASIN", max_length=10, blank=True)
+    product_type = models.CharField(max_length=100, default="PRODUCT")
+    fulfillment_channel = models.CharField(
+        max_length=3, choices=FulfillmentChannel.choices, default=FulfillmentChannel.FBM
+    )
+    status = models.CharField(
+        max_length=15, choices=ListingStatus.choices, default=ListingStatus.PENDING
+    )
+    status_message = models.TextField(
+        blank=True, help_text="Amazon's message, or why stock is missing."
+    )
+    stock_missing = models.BooleanField(default=False)
+    last_sent_quantity = models.IntegerField(null=True, blank=True)
+    last_sent_at = models.DateTimeField(null=True, blank=True)
+    computed_quantity = models.IntegerField("last computed quantity", null=True, blank=True)
+    computed_at = models.DateTimeField(null=True, blank=True)
+    amazon_quantity = models.IntegerField(
+        "quantity Amazon shows", null=True, blank=True, help_text="As last read back from Amazon."
+    )
+    override_mode = models.CharField(
+        "own Item Qty mode",
+        max_length=10,
+        choices=QtyMode.choices,
+        blank=True,
+        help_text="Overrides the Selling List's profile for this listing only (single edit).",
+    )
+    override_quantity = models.PositiveIntegerField("own N", null=True, blank=True)
+    paused = models.BooleanField("pause sync", default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["sku"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["amazon_account", "marketplace", "sku"],
+                name="one_listing_per_account_marketplace_sku",
+                violation_error_message="This SKU is already linked in this "
+                "Amazon account and marketplace.",
+            ),
+        ]
+        indexes = [models.Index(fields=["status"])]
+
+    def __str__(self):
+        return self.sku
+
+    def save(self, *args, **kwargs):
+        self._copy_from_selling_list()
+        if self.fulfillment_channel == FulfillmentChannel.FBA:
+            self.status = ListingStatus.FBA
+        super().save(*args, **kwargs)
+
+    def clean(self):
+        if self.override_mode:
+            validate_mode_quantity(self.override_mode, self.override_quantity, "override_quantity")
+        if (
+            self.variant_id
+            and self.selling_list_id
+            and self.variant.store_id != self.selling_list.shopify_store_id
+        ):
+            raise ValidationError(
+                {"variant": "Choose a variant of the Selling List's Shopify store."}
+            )
+        if self.selling_list_id:
+            self._copy_from_selling_list()
+            clash = Listing.objects.filter(
+                amazon_account_id=self.amazon_account_id,
+                marketplace_id=self.marketplace_id,
+                sku=self.sku,
+            ).exclude(pk=self.pk)
+            if clash.exists():
+                raise ValidationError(
+                    {"sku": "This SKU is already linked in this Amazon account and marketplace."}
+                )
+
+    def _copy_from_selling_list(self):
+        self.amazon_account_id = self.selling_list.amazon_account_id
+        self.marketplace_id = self.selling_list.marketplace_id

@@ -1,0 +1,58 @@
+import pytest
+from django.core.exceptions import ValidationError
+from django.db import connection
+
+from accounts.models import AmazonAccount, ShopifyStore, Variant
+from tests.factories import AmazonAccountFactory, ShopifyStoreFactory, VariantFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_secrets_are_encrypted_at_rest_and_read_back_in_clear():
+    account = AmazonAccountFactory(refresh_token="Atzr|the-real-token", lwa_client_secret="s3cret")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT refresh_token, lwa_client_secret FROM accounts_amazonaccount WHERE id = %s",
+            [account.pk],
+        )
+        stored_token, stored_secret = cursor.fetchone()
+    assert "the-real-token" not in stored_token and "s3cret" not in stored_secret
+    fresh = AmazonAccount.objects.get(pk=account.pk)
+    assert (fresh.refresh_token, fresh.lwa_client_secret) == ("Atzr|the-real-token", "s3cret")
+
+
+def test_shopify_ids_above_two_to_the_53_are_kept_exactly():
+    big = 2**53 + 12345
+    variant = VariantFactory(shopify_id=big, inventory_item_id=big + 1)
+    fresh = Variant.objects.get(pk=variant.pk)
+    assert (fresh.shopify_id, fresh.inventory_item_id) == (big, big + 1)
+
+
+@pytest.mark.parametrize("domain", ["shop.example.com", "My Shop.myshopify.com", "myshopify.com"])
+def test_shop_domain_must_be_a_myshopify_domain(domain):
+    store = ShopifyStoreFactory.build(shop_domain=domain)
+    with pytest.raises(ValidationError) as err:
+        store.full_clean()
+    assert "myshopify.com domain" in str(err.value)
+
+
+def test_client_credentials_store_needs_a_client_id_and_secret():
+    store = ShopifyStoreFactory.build(
+        auth_method=ShopifyStore.AuthMethod.CLIENT_CREDENTIALS, access_token=""
+    )
+    with pytest.raises(ValidationError) as err:
+        store.full_clean()
+    assert set(err.value.message_dict) >= {"client_id", "client_secret"}
+
+
+def test_seller_id_format_is_explained():
+    account = AmazonAccountFactory.build(seller_id="not a seller")
+    with pytest.raises(ValidationError) as err:
+        account.full_clean()
+    assert "Seller Central" in str(err.value)
+
+
+def test_account_endpoint_defaults_to_the_region_endpoint():
+    assert AmazonAccountFactory.build(region="EU").api_endpoint == (
+        "https://sellingpartnerapi-eu.amazon.com"
+    )
