@@ -1,0 +1,50 @@
+# Stocklink — the two commands: `make run` (the demo) and `make test` (the whole suite).
+# Both install what they need into .venv from requirements.lock.
+
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-$(shell sha1sum requirements.lock | cut -c1-12)
+
+.PHONY: install run test test-sqlite test-services lint browser-deps bench clean
+
+$(STAMP): requirements.lock
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.lock
+	rm -f $(VENV)/.installed-*
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## The demo: SQLite, the sandbox, seeded data, a Celery worker and beat, the admin on :8000.
+run: install
+	bash scripts/run_demo.sh
+
+## The whole suite on the embedded default (SQLite). CI also runs test-services.
+test: install browser-deps lint
+	$(PY) -m pytest -q
+
+## The suite against PostgreSQL and Redis, with real Celery worker processes.
+test-services: install browser-deps
+	DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/stocklink} \
+	REDIS_URL=$${REDIS_URL:-redis://127.0.0.1:6379/0} \
+	$(PY) -m pytest -q
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(PY) manage.py makemigrations --check --dry-run
+
+## Debian's chromium for the browser tests (Playwright drives it; no browser download).
+browser-deps:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+	      || echo "chromium could not be installed: browser tests will be skipped"; \
+	  else echo "chromium is not installed (apt-get install chromium): browser tests will be skipped"; fi; }
+
+bench: install
+	$(PY) bench/run_all.py
+
+clean:
+	rm -rf $(VENV) db.sqlite3* var staticfiles
