@@ -591,7 +591,8 @@ class AmazonClient:
             response = self._call(lambda p=page_params: orders.search_orders(**p))
             for raw in response.payload.get("orders") or []:
                 yield _order(raw)
-            token = (response.payload.get("pagination") or {}).get("nextToken")
+            # sp_api lifts "pagination" out of the payload into ApiResponse.pagination.
+            token = (response.pagination or {}).get("nextToken")
             if not token:
                 return
 
