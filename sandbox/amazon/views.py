@@ -141,9 +141,9 @@ def _api(handlers: dict[str, tuple[str, Handler]]) -> Callable[..., HttpResponse
             if request.method not in handlers:
                 raise ApiError(405, "MethodNotAllowed", f"{request.method} is not supported here.")
             operation, handler = handlers[request.method]
+            plan_header = USAGE_PLANS[operation].header
             seller = _authenticate(request)
             knobs = SandboxSettings.load()
-            plan_header = USAGE_PLANS[operation].header
             if knobs.fault_5xx_share and random.random() < knobs.fault_5xx_share:
                 if random.random() < 0.5:
                     raise ApiError(
