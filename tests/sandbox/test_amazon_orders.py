@@ -142,3 +142,39 @@ def test_search_without_a_time_window_is_invalid_input(amazon_seller, amazon_cli
 
     assert error.value.status == 400
     assert error.value.code == "InvalidInput"
+
+
+def test_admin_actions_place_an_mfn_order_and_cancel_it(amazon_seller, admin_client):
+    amazon_seller([("SKU-1", 10, "DEFAULT")])
+    listing = Listing.objects.get(sku="SKU-1")
+
+    placed = admin_client.post(
+        "/admin/sandbox_amazon/listing/",
+        {"action": "place_mfn_order", "_selected_action": [listing.pk]},
+        follow=True,
+    )
+    order = Order.objects.get()
+    cancelled = admin_client.post(
+        "/admin/sandbox_amazon/order/",
+        {"action": "cancel_orders", "_selected_action": [order.pk]},
+        follow=True,
+    )
+
+    assert "Placed 1 order." in placed.content.decode()
+    assert order.fulfilled_by == "MERCHANT"
+    assert "Cancelled 1 order." in cancelled.content.decode()
+    listing.refresh_from_db()
+    assert listing.quantity == 10
+    assert Order.objects.get().fulfillment_status == "CANCELLED"
+
+
+@pytest.mark.parametrize(
+    "page", ["seller", "listing", "order", "sandboxsettings", "ratebucket", "feed", "report"]
+)
+def test_admin_pages_show_sandbox_amazon_state(page, amazon_seller, admin_client):
+    amazon_seller([("SKU-1", 10, "DEFAULT")])
+    place_order(listing=Listing.objects.get(sku="SKU-1"))
+
+    response = admin_client.get(f"/admin/sandbox_amazon/{page}/")
+
+    assert response.status_code == 200
