@@ -18,10 +18,6 @@ FBM_CHANNEL = "DEFAULT"
 FBA_CHANNELS = ("AMAZON_NA", "AMAZON_EU", "AMAZON_JP")
 
 
-def _random_token(prefix: str, nbytes: int = 32) -> str:
-    return prefix + secrets.token_urlsafe(nbytes)
-
-
 class Seller(models.Model):
     """One selling partner with the LWA credentials a client needs to call the sandbox."""
 
