@@ -1,5 +1,7 @@
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.db import transaction
 from django.db.models import Count, Q
+from django.utils.translation import ngettext
 
 from .forms import AmazonAccountForm, ShopifyStoreForm
 from .models import (
@@ -12,6 +14,12 @@ from .models import (
     ShopifyStore,
     Variant,
 )
+
+
+def report_checks(modeladmin, request, checks) -> None:
+    for check in checks:
+        level = messages.SUCCESS if check.ok else messages.ERROR
+        modeladmin.message_user(request, check.message, level)
 
 
 class ReadOnlyAdminMixin:
@@ -50,6 +58,7 @@ class AmazonAccountAdmin(admin.ModelAdmin):
     search_fields = ["name", "seller_id"]
     filter_horizontal = ["marketplaces"]
     readonly_fields = ["orders_synced_until", "created_at", "updated_at"]
+    actions = ["test_connection"]
     fieldsets = [
         (None, {"fields": ["name", "seller_id", "region", "marketplaces"]}),
         ("Settings", {"fields": ["auto_update_qty", "inventory_sync_enabled", "sync_fbm_orders"]}),
@@ -76,6 +85,13 @@ class AmazonAccountAdmin(admin.ModelAdmin):
     @admin.display(description="marketplaces")
     def marketplace_names(self, obj):
         return ", ".join(m.country for m in obj.marketplaces.all()) or "—"
+
+    @admin.action(description="Test connection", permissions=["view"])
+    def test_connection(self, request, queryset):
+        from sync.connections import check_amazon_connection
+
+        for account in queryset:
+            report_checks(self, request, check_amazon_connection(account))
 
 
 class LocationInline(admin.TabularInline):
@@ -110,6 +126,7 @@ class ShopifyStoreAdmin(admin.ModelAdmin):
         "updated_at",
     ]
     inlines = [LocationInline]
+    actions = ["test_connection", "import_catalogue"]
     fieldsets = [
         (None, {"fields": ["name", "shop_domain", "api_version", "default_location"]}),
         (
@@ -157,6 +174,31 @@ class ShopifyStoreAdmin(admin.ModelAdmin):
     @admin.display(description="variants", ordering="_variants")
     def variant_count(self, obj):
         return obj._variants
+
+    @admin.action(description="Test connection", permissions=["view"])
+    def test_connection(self, request, queryset):
+        from sync.connections import check_shopify_connection
+
+        for store in queryset:
+            report_checks(self, request, check_shopify_connection(store))
+
+    @admin.action(description="Import the Shopify catalogue now", permissions=["change"])
+    def import_catalogue(self, request, queryset):
+        from .tasks import import_catalogue_task
+
+        stores = list(queryset)
+        for store in stores:
+            transaction.on_commit(lambda pk=store.pk: import_catalogue_task.delay(pk))
+        self.message_user(
+            request,
+            ngettext(
+                "Catalogue import queued for %(n)d store; stock and listings update as it runs.",
+                "Catalogue import queued for %(n)d stores; stock and listings update as it runs.",
+                len(stores),
+            )
+            % {"n": len(stores)},
+            messages.SUCCESS,
+        )
 
 
 @admin.register(Location)

@@ -12,19 +12,30 @@ export STOCKLINK_BASE_URL=${STOCKLINK_BASE_URL:-http://127.0.0.1:$PORT}
 
 mkdir -p var/broker/processed var/log
 $PY manage.py migrate --noinput
-$PY manage.py demo_seed
-$PY manage.py demo_admin
 
 pids=()
 cleanup() { kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true; }
 trap cleanup EXIT INT TERM
 
-$CELERY -A config worker --loglevel=INFO --concurrency=2 --hostname=demo@%h \
+$CELERY -A config worker --loglevel=INFO --concurrency=2 --hostname="demo@%h" \
   >var/log/worker.log 2>&1 &
 pids+=($!)
 $CELERY -A config beat --loglevel=INFO --schedule=var/celerybeat-schedule \
   >var/log/beat.log 2>&1 &
 pids+=($!)
+$PY manage.py runserver "127.0.0.1:$PORT" --noreload >var/log/web.log 2>&1 &
+web=$!
+pids+=($web)
 
-echo "Worker and beat are running (logs in var/log/). Admin: $STOCKLINK_BASE_URL/admin/"
-$PY manage.py runserver "127.0.0.1:$PORT" --noreload
+# The demo data goes through the real clients to the sandbox over HTTP: wait for the server.
+for _ in $(seq 60); do
+  $PY -c "import urllib.request; urllib.request.urlopen('$STOCKLINK_BASE_URL/admin/login/')" \
+    2>/dev/null && break
+  kill -0 "$web" 2>/dev/null || { cat var/log/web.log; exit 1; }
+  sleep 0.5
+done
+$PY manage.py demo_seed
+echo
+echo "Stocklink is running: web, Celery worker and beat (logs in var/log/). Ctrl-C stops them."
+$PY manage.py demo_admin
+wait "$web"

@@ -1,6 +1,7 @@
 import pytest
 
 from tests.factories import AdminUserFactory
+from tests.sandbox_world import sandbox_world  # noqa: F401  (shared by end-to-end tests)
 
 
 @pytest.fixture
@@ -12,3 +13,4 @@ def admin_user(db):
 def admin_client(client, admin_user):
     client.force_login(admin_user)
     return client
+
