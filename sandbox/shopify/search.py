@@ -7,7 +7,7 @@ Unknown fields are ignored, as Shopify ignores them (it only warns in `extension
 
 import re
 from collections.abc import Callable
-from datetime import datetime, time
+from datetime import UTC, datetime, time
 
 from django.db.models import Q
 from django.utils import timezone
@@ -32,7 +32,7 @@ def parse_when(raw: str) -> datetime | None:
             return None
         value = datetime.combine(day, time.min)
     if timezone.is_naive(value):
-        value = timezone.make_aware(value, timezone.UTC)
+        value = timezone.make_aware(value, UTC)
     return value
 
 

@@ -15,6 +15,7 @@ import hashlib
 import hmac
 import random
 import uuid
+from datetime import UTC
 
 from django.db import transaction
 from django.utils import timezone
@@ -49,7 +50,7 @@ _rng = random.Random()
 
 def rest_time(value) -> str:
     """REST-style timestamps in webhook bodies: ISO 8601 with an offset."""
-    return timezone.localtime(value, timezone.UTC).isoformat(timespec="seconds")
+    return timezone.localtime(value, UTC).isoformat(timespec="seconds")
 
 
 # --- payloads (REST resource shapes, as Shopify sends them) -----------------------------------
@@ -177,7 +178,7 @@ def headers_for(delivery: WebhookDelivery, body: bytes) -> dict:
         "X-Shopify-API-Version": API_VERSION,
         "X-Shopify-Webhook-Id": str(delivery.webhook_id),
         "X-Shopify-Event-Id": str(delivery.event_id),
-        "X-Shopify-Triggered-At": delivery.triggered_at.astimezone(timezone.UTC).isoformat(),
+        "X-Shopify-Triggered-At": delivery.triggered_at.astimezone(UTC).isoformat(),
     }
     if delivery.subscription_id and delivery.subscription and delivery.subscription.name:
         headers["X-Shopify-Name"] = delivery.subscription.name

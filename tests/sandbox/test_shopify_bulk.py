@@ -1,0 +1,68 @@
+"""Bulk query operations: CREATED → RUNNING → COMPLETED and Shopify's JSONL with __parentId."""
+
+import requests
+
+from sandbox.shopify import bulk
+from sandbox.shopify.models import BulkOperation
+from sync.clients.errors import MarketplaceError
+from sync.clients.shopify import BULK_RUN_MUTATION, render_variants_bulk_query
+
+from .shopify_fixtures import *  # noqa: F403  (pytest fixtures)
+
+
+def test_bulk_query_writes_one_line_per_node_with_children_pointing_to_their_parent(
+    shopify_shop, shopify_client, monkeypatch
+):
+    monkeypatch.setattr(bulk, "CHUNK", 7)  # several windows over the root connection
+    creds, totals = shopify_shop(variants=20, locations=2)
+    client = shopify_client(creds)
+    rows = list(
+        client.run_bulk_query(render_variants_bulk_query(namespace="stocklink", key="amazon_qty"))
+    )
+    variants = [row for row in rows if "__parentId" not in row]
+    levels = [row for row in rows if "__parentId" in row]
+    assert [v["sku"] for v in variants] == [sku for sku, _ in totals]
+    assert len(levels) == 40
+    assert {row["__parentId"] for row in levels} == {v["id"] for v in variants}
+    assert "inventoryLevels" not in variants[0]["inventoryItem"]
+    assert levels[0]["quantities"][0]["name"] == "available"
+
+    status = client.execute("{ currentBulkOperation { status objectCount rootObjectCount url } }")[
+        "currentBulkOperation"
+    ]
+    assert status["status"] == "COMPLETED"
+    assert (status["objectCount"], status["rootObjectCount"]) == ("60", "20")
+    assert requests.get(status["url"], timeout=10).text.count("\n") == 60
+
+
+def test_bulk_and_paged_reads_of_the_catalogue_agree(shopify_shop, shopify_client):
+    creds, _ = shopify_shop(variants=15, locations=3)
+    client = shopify_client(creds)
+    by_bulk = sorted(client.iter_variants(bulk=True), key=lambda v: v.id)
+    by_pages = sorted(client.iter_variants(), key=lambda v: v.id)
+    assert len(by_pages) == 15
+    assert by_bulk == by_pages
+
+
+def test_the_operation_is_answered_as_created_then_completes(shopify_shop, shopify_client):
+    creds, _ = shopify_shop(variants=3, locations=1)
+    client = shopify_client(creds)
+    data = client.execute(
+        BULK_RUN_MUTATION, {"query": "{ locations { edges { node { id name } } } }"}
+    )
+    assert data["bulkOperationRunQuery"]["bulkOperation"]["status"] == "CREATED"
+    operation = BulkOperation.objects.get()
+    # Celery runs eagerly in the tests: the task has moved it on by now.
+    assert operation.status == BulkOperation.Status.COMPLETED
+    assert operation.object_count == 1
+
+
+def test_a_bulk_query_without_a_connection_is_refused(shopify_shop, shopify_client):
+    creds, _ = shopify_shop(variants=1, locations=1)
+    try:
+        list(shopify_client(creds).run_bulk_query("{ shop { name } }"))
+    except MarketplaceError as exc:
+        assert exc.code == "INVALID"
+        assert "connection" in str(exc)
+    else:
+        raise AssertionError("a bulk query without a connection was accepted")
