@@ -23,14 +23,16 @@ def machine() -> str:
         mem = f", {kb / 1024 / 1024:.0f} GiB"
     except OSError:
         pass
-    return f"{platform.processor() or platform.machine()}, {cpus} cores{mem}, Python {platform.python_version()}"
+    arch = platform.processor() or platform.machine()
+    return f"{arch}, {cpus} cores{mem}, Python {platform.python_version()}"
 
 
 def fresh_sqlite_env() -> dict:
     """Environment for a subprocess using a new, migrated SQLite database file."""
     path = Path(tempfile.mkdtemp(prefix="stocklink-bench-")) / "bench.sqlite3"
-    env = dict(os.environ, DATABASE_URL=f"sqlite:///{path}",
-               DJANGO_SETTINGS_MODULE="config.settings.dev")
+    env = dict(
+        os.environ, DATABASE_URL=f"sqlite:///{path}", DJANGO_SETTINGS_MODULE="config.settings.dev"
+    )
     subprocess.run([PYTHON, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
     return env
 

@@ -1,6 +1,6 @@
 """How long `manage.py sandbox_seed --variants N --locations K` takes on a fresh SQLite database.
 
-    .venv/bin/python bench/seed_sandbox.py [--variants 100000] [--locations 2] [--runs 3]
+.venv/bin/python bench/seed_sandbox.py [--variants 100000] [--locations 2] [--runs 3]
 """
 
 import argparse
@@ -17,8 +17,18 @@ def main():
     samples = []
     for _ in range(args.runs):
         env = fresh_sqlite_env()
-        seconds, _ = timed([PYTHON, "manage.py", "sandbox_seed", "--variants", str(args.variants),
-                            "--locations", str(args.locations)], env)
+        seconds, _ = timed(
+            [
+                PYTHON,
+                "manage.py",
+                "sandbox_seed",
+                "--variants",
+                str(args.variants),
+                "--locations",
+                str(args.locations),
+            ],
+            env,
+        )
         samples.append(seconds)
     report("sandbox_seed", samples, variants=args.variants, locations=args.locations)
 
