@@ -1,0 +1,97 @@
+"""Link Shopify variants to Amazon SKUs ("Link by SKU"), reading what Amazon holds for each."""
+
+import time
+from dataclasses import dataclass, field
+
+from django.db import transaction
+
+from selling_lists.models import FulfillmentChannel, Listing, ListingStatus, SellingList
+
+from .clients.amazon import AmazonClient
+from .clients.errors import MarketplaceError
+from .vendors import amazon_client
+
+REPORT_POLL_SECONDS = 2.0
+REPORT_POLL_ATTEMPTS = 60
+
+
+@dataclass
+class LinkSummary:
+    linked: int = 0
+    already_linked: int = 0
+    fba: int = 0
+    not_on_amazon: list[str] = field(default_factory=list)
+
+    def __str__(self):
+        return (
+            f"{self.linked} linked ({self.fba} FBA), {self.already_linked} already linked, "
+            f"{len(self.not_on_amazon)} SKUs not on Amazon"
+        )
+
+
+def amazon_listings_by_sku(client: AmazonClient, *, sleep=time.sleep) -> dict:
+    """Every listing of the seller in the client's marketplace, from one listings report."""
+    report_id = client.request_listings_report()
+    for _ in range(REPORT_POLL_ATTEMPTS):
+        status = client.get_report(report_id)
+        if status.processing_status == "DONE":
+            return {row.sku: row for row in client.iter_listings_report(status.report_document_id)}
+        if status.processing_status in {"CANCELLED", "FATAL"}:
+            raise MarketplaceError(f"Amazon's listings report ended {status.processing_status}.")
+        sleep(REPORT_POLL_SECONDS)
+    raise MarketplaceError("Amazon's listings report was not ready in time; try again later.")
+
+
+def link_by_sku(
+    *, selling_list: SellingList, client: AmazonClient | None = None, acting_user=None
+) -> LinkSummary:
+    """Link every variant of the list's store to the Amazon SKU that equals its SKU.
+
+    Reads Amazon's listings report once (ASIN, FBA or FBM, quantity), creates the missing
+    listings, then computes their Result (and queues pushes as the switches allow).
+    """
+    from .services import recompute_listings
+
+    client = client or amazon_client(selling_list.amazon_account, selling_list.marketplace_id)
+    on_amazon = amazon_listings_by_sku(client)
+    summary = LinkSummary()
+    linked_skus = set(
+        Listing.objects.filter(
+            amazon_account=selling_list.amazon_account, marketplace=selling_list.marketplace
+        ).values_list("sku", flat=True)
+    )
+    new = []
+    for variant in selling_list.shopify_store.variants.exclude(sku="").order_by("sku"):
+        if variant.sku in linked_skus:
+            summary.already_linked += 1
+            continue
+        row = on_amazon.get(variant.sku)
+        if row is None:
+            summary.not_on_amazon.append(variant.sku)
+            continue
+        fba = row.fulfillment_channel != "DEFAULT"
+        summary.fba += fba
+        new.append(
+            Listing(
+                selling_list=selling_list,
+                amazon_account=selling_list.amazon_account,
+                marketplace=selling_list.marketplace,
+                variant=variant,
+                sku=variant.sku,
+                asin=row.asin or "",
+                fulfillment_channel=FulfillmentChannel.FBA if fba else FulfillmentChannel.FBM,
+                status=ListingStatus.FBA if fba else ListingStatus.PENDING,
+                amazon_quantity=row.quantity,
+            )
+        )
+        linked_skus.add(variant.sku)
+    with transaction.atomic():
+        created = Listing.objects.bulk_create(new, batch_size=1000)
+        summary.linked = len(created)
+        ids = list(
+            Listing.objects.filter(
+                selling_list=selling_list, sku__in=[x.sku for x in new]
+            ).values_list("pk", flat=True)
+        )
+        recompute_listings(listing_ids=ids, reason="reconcile", acting_user=acting_user)
+    return summary

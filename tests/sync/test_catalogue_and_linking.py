@@ -1,0 +1,80 @@
+"""Catalogue import and Link by SKU, over real HTTP against the sandbox with the real clients."""
+
+import pytest
+
+from accounts.models import InventoryLevel, Location, MetafieldValue, Variant
+from profiles.models import default_profile
+from sandbox.shopify.models import Variant as SandboxVariant
+from selling_lists.models import Listing, ListingStatus, SellingList
+from sync.catalogue import import_catalogue
+from sync.linking import link_by_sku
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def test_import_mirrors_every_variant_level_and_metafield(sandbox_world):
+    world = sandbox_world(variants=60, locations=2)
+    summary = import_catalogue(store=world.store)
+
+    assert summary.variants == Variant.objects.filter(store=world.store).count() == 60
+    assert Location.objects.filter(store=world.store, is_active=True).count() == 2
+    expected = dict(world.stock)
+    for variant in Variant.objects.filter(store=world.store, tracked=True):
+        levels = InventoryLevel.objects.filter(variant=variant)
+        assert sum(lv.available for lv in levels) == expected[variant.sku], variant.sku
+    # The sandbox seeds untracked items and stocklink.amazon_qty metafields: both come across.
+    assert Variant.objects.filter(store=world.store, tracked=False).count() == (
+        SandboxVariant.objects.filter(sku__in=expected, tracked=False).count()
+    )
+    assert MetafieldValue.objects.filter(
+        variant__store=world.store, namespace="stocklink", key="amazon_qty"
+    ).exists()
+
+
+def test_reimport_is_idempotent_and_follows_shopify(sandbox_world):
+    from sandbox.shopify.services import level_for, set_available
+
+    world = sandbox_world(variants=5, locations=1)
+    import_catalogue(store=world.store)
+    level = level_for(shop=world.shop["shop"], sku="SKU-000001")
+    set_available(level=level, quantity=42)
+    import_catalogue(store=world.store)
+
+    assert Variant.objects.filter(store=world.store).count() == 5
+    mirrored = InventoryLevel.objects.get(variant__store=world.store, variant__sku="SKU-000001")
+    assert mirrored.available == 42
+
+
+def test_import_with_a_bulk_operation_gives_the_same_mirror(sandbox_world):
+    world = sandbox_world(variants=30, locations=2)
+    paged = import_catalogue(store=world.store, bulk=False)
+    before = sorted(
+        InventoryLevel.objects.filter(variant__store=world.store).values_list(
+            "variant__sku", "location__shopify_id", "available"
+        )
+    )
+    bulk = import_catalogue(store=world.store, bulk=True)
+    after = sorted(
+        InventoryLevel.objects.filter(variant__store=world.store).values_list(
+            "variant__sku", "location__shopify_id", "available"
+        )
+    )
+    assert (paged.variants, paged.levels) == (bulk.variants, bulk.levels)
+    assert before == after
+
+
+def test_link_by_sku_reads_amazon_and_marks_fba(sandbox_world):
+    world = sandbox_world(variants=6, locations=1, fba_skus={"SKU-000002"})
+    import_catalogue(store=world.store)
+    selling_list = SellingList.objects.create(
+        name="US",
+        amazon_account=world.account,
+        marketplace_id="ATVPDKIKX0DER",
+        shopify_store=world.store,
+        profile=default_profile(),
+    )
+    summary = link_by_sku(selling_list=selling_list)
+    assert (summary.linked, summary.fba) == (6, 1)
+    fba = Listing.objects.get(sku="SKU-000002")
+    assert fba.status == ListingStatus.FBA and fba.asin
+    assert link_by_sku(selling_list=selling_list).already_linked == 6
