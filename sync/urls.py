@@ -1,2 +1,8 @@
+from django.urls import path
+
+from . import views
+
 app_name = "sync"
-urlpatterns: list = []
+urlpatterns = [
+    path("shopify/", views.shopify_webhook, name="shopify_webhook"),
+]

@@ -1,0 +1,227 @@
+"""The sync engine's data: the outbox of quantity pushes (also their audit log), Amazon feeds,
+Shopify webhook events (for dedupe and staleness), rejected webhooks and rate-limit buckets.
+
+Amazon orders and their stock ledger live in `order_models.py` and are imported at the end, so
+Django sees every model of the `sync` app here.
+"""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+
+class PushReason(models.TextChoices):
+    STOCK_CHANGE = "stock_change", "Stock change in Shopify"
+    MANUAL = "manual", "Update Qty (manual)"
+    PROFILE_CHANGE = "profile_change", "Profile or Selling List change"
+    ORDER = "order", "Amazon order"
+    RECONCILE = "reconcile", "Reconcile"
+
+
+class PushTransport(models.TextChoices):
+    PATCH = "patch", "patchListingsItem"
+    FEED = "feed", "JSON_LISTINGS_FEED"
+
+
+class PushState(models.TextChoices):
+    PENDING = "pending", "Pending"
+    SENDING = "sending", "Sending"
+    SENT = "sent", "Sent — awaiting confirmation"
+    DONE = "done", "Done — Amazon shows it"
+    FAILED = "failed", "Failed"
+    SUPERSEDED = "superseded", "Superseded"
+
+
+# States in which Amazon has been, or is being, told the push's quantity but it is not confirmed.
+IN_FLIGHT_STATES = (PushState.SENDING, PushState.SENT)
+
+
+class AmazonFeed(models.Model):
+    """One JSON_LISTINGS_FEED of quantity pushes, from upload to its processing report."""
+
+    class Status(models.TextChoices):
+        IN_QUEUE = "IN_QUEUE", "In queue"
+        IN_PROGRESS = "IN_PROGRESS", "In progress"
+        DONE = "DONE", "Done"
+        CANCELLED = "CANCELLED", "Cancelled"
+        FATAL = "FATAL", "Fatal"
+
+    account = models.ForeignKey(
+        "accounts.AmazonAccount", on_delete=models.CASCADE, related_name="feeds"
+    )
+    marketplace = models.ForeignKey(
+        "accounts.Marketplace", on_delete=models.PROTECT, related_name="feeds"
+    )
+    feed_id = models.CharField("Amazon feed id", max_length=50)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.IN_QUEUE)
+    messages = models.PositiveIntegerField(default=0)
+    result_document_id = models.CharField(max_length=200, blank=True)
+    report = models.JSONField("processing report", null=True, blank=True)
+    submitted_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    applied_at = models.DateTimeField("report applied at", null=True, blank=True)
+    polls = models.PositiveIntegerField(default=0)
+    next_poll_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-submitted_at"]
+        verbose_name = "Amazon feed"
+        constraints = [
+            models.UniqueConstraint(fields=["account", "feed_id"], name="unique_feed_per_account")
+        ]
+        indexes = [models.Index(fields=["applied_at", "next_poll_at"])]
+
+    def __str__(self):
+        return f"Feed {self.feed_id}"
+
+
+class QtyPush(models.Model):
+    """One attempt to set one listing's quantity on Amazon: the outbox row and its audit record.
+
+    Written in the same transaction as the change that caused it; at most one `pending` row per
+    listing (a newer target replaces its quantity). Workers claim pending rows, send them, and
+    record Amazon's answer; a read-back of the listing confirms it before it is `done`.
+    """
+
+    listing = models.ForeignKey(
+        "selling_lists.Listing", on_delete=models.CASCADE, related_name="qty_pushes"
+    )
+    # Copied from the listing so that workers claim one seller's pushes without a join.
+    account = models.ForeignKey(
+        "accounts.AmazonAccount", on_delete=models.CASCADE, related_name="qty_pushes"
+    )
+    quantity = models.PositiveIntegerField("target quantity")
+    previous_quantity = models.IntegerField(
+        "last sent before", null=True, blank=True, help_text="What Amazon had last been told."
+    )
+    trace = models.JSONField(default=list, help_text="How the target was computed.")
+    reason = models.CharField(max_length=15, choices=PushReason.choices)
+    transport = models.CharField(max_length=5, choices=PushTransport.choices, blank=True)
+    state = models.CharField(max_length=10, choices=PushState.choices, default=PushState.PENDING)
+    amazon_status = models.CharField("Amazon's answer", max_length=10, blank=True)
+    message = models.TextField(blank=True)
+    response = models.JSONField(null=True, blank=True)
+    attempts = models.PositiveIntegerField(default=0, help_text="Times it was sent.")
+    checks = models.PositiveIntegerField(default=0, help_text="Read-backs after ACCEPTED.")
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    claim_token = models.UUIDField(null=True, blank=True, editable=False)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    feed = models.ForeignKey(
+        AmazonFeed, null=True, blank=True, on_delete=models.SET_NULL, related_name="pushes"
+    )
+    feed_message_id = models.PositiveIntegerField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        verbose_name = "qty push"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["listing"],
+                condition=Q(state="pending"),
+                name="one_pending_push_per_listing",
+                violation_error_message="This listing already has a pending push.",
+            ),
+            models.CheckConstraint(condition=Q(quantity__gte=0), name="push_quantity_not_negative"),
+        ]
+        indexes = [
+            models.Index(fields=["account", "state", "next_attempt_at"]),
+            models.Index(fields=["listing", "state"]),
+            models.Index(fields=["feed", "feed_message_id"]),
+        ]
+
+    def __str__(self):
+        return f"{self.listing_id} → {self.quantity} ({self.get_state_display()})"
+
+
+class WebhookEvent(models.Model):
+    """A Shopify webhook delivery we accepted (signature good), kept for dedupe and audit."""
+
+    store = models.ForeignKey(
+        "accounts.ShopifyStore", on_delete=models.CASCADE, related_name="webhook_events"
+    )
+    topic = models.CharField(max_length=60)
+    event_id = models.CharField("X-Shopify-Event-Id", max_length=100)
+    webhook_id = models.CharField("X-Shopify-Webhook-Id", max_length=100, blank=True)
+    triggered_at = models.DateTimeField(null=True, blank=True)
+    received_at = models.DateTimeField(default=timezone.now)
+    payload = models.JSONField(default=dict)
+    processed_at = models.DateTimeField(null=True, blank=True)
+    outcome = models.CharField(max_length=255, blank=True)
+
+    class Meta:
+        ordering = ["-received_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["store", "event_id"], name="unique_event_per_store")
+        ]
+        indexes = [models.Index(fields=["store", "processed_at"])]
+
+    def __str__(self):
+        return f"{self.topic} {self.event_id}"
+
+
+class WebhookRejection(models.Model):
+    """A counter of refused webhook deliveries per store (null: unknown shop), reason and day.
+
+    Counting, not storing: a forged request leaves no payload behind, and a flood of them adds
+    one row per day and reason, not one per request.
+    """
+
+    class Reason(models.TextChoices):
+        UNKNOWN_SHOP = "unknown_shop", "Unknown shop domain"
+        MISSING_SIGNATURE = "missing_signature", "Missing signature"
+        BAD_SIGNATURE = "bad_signature", "Signature does not match"
+        MALFORMED = "malformed", "Signed, but not valid JSON"
+
+    store = models.ForeignKey(
+        "accounts.ShopifyStore",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="webhook_rejections",
+    )
+    reason = models.CharField(max_length=20, choices=Reason.choices)
+    day = models.DateField(default=timezone.localdate)
+    count = models.PositiveIntegerField(default=0)
+    last_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-day", "reason"]
+        # Two partial constraints: NULLs are distinct in a plain unique index (SQLite, PG < 15).
+        constraints = [
+            models.UniqueConstraint(
+                fields=["store", "reason", "day"],
+                condition=Q(store__isnull=False),
+                name="one_rejection_counter_per_store_day",
+            ),
+            models.UniqueConstraint(
+                fields=["reason", "day"],
+                condition=Q(store__isnull=True),
+                name="one_rejection_counter_per_unknown_day",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.get_reason_display()}: {self.count} on {self.day}"
+
+
+class RateLimitBucket(models.Model):
+    """A token bucket shared by every worker when no Redis is configured (see ratelimit.py)."""
+
+    key = models.CharField(max_length=200, unique=True)
+    tokens = models.FloatField()
+    refilled_at = models.FloatField(help_text="Unix time of the last refill.")
+
+    def __str__(self):
+        return f"{self.key}: {self.tokens:.2f}"

@@ -1,0 +1,75 @@
+"""Celery tasks of the sync engine: thin, take ids, call one service, idempotent.
+
+Beat (`BEAT_SCHEDULE` below, wired into CELERY_BEAT_SCHEDULE): `dispatch_due_work` every few
+seconds queues sends whose back-off is over, read-backs that are due and feeds to poll, and
+puts pushes of dead workers back to pending.
+"""
+
+from datetime import timedelta
+
+from celery import shared_task
+
+from .clients.errors import RateLimited, TransientError
+from .services import pushes
+
+
+@shared_task(bind=True, ignore_result=True, max_retries=8)
+def process_webhook_event(self, event_id: int) -> None:
+    """Re-read what a Shopify webhook says changed, mirror it, recompute, queue pushes."""
+    from .webhooks import process_webhook_event as process
+
+    try:
+        process(event_pk=event_id)
+    except RateLimited as exc:
+        raise self.retry(exc=exc, countdown=max(exc.retry_after, 1.0)) from exc
+    except TransientError as exc:
+        raise self.retry(exc=exc, countdown=2 ** (self.request.retries + 1)) from exc
+
+
+@shared_task(ignore_result=True)
+def send_pending(account_id: int) -> None:
+    """Send one seller's due pending pushes. Throttled pushes go back to pending with a
+    back-off inside the service (nothing lost); the beat sends them when it is over."""
+    pushes.send_pending_pushes(account_id=account_id)
+
+
+@shared_task(ignore_result=True)
+def confirm_pushes(account_id: int) -> None:
+    """Read back one seller's ACCEPTED pushes that are due; unconfirmed ones wait for the beat."""
+    pushes.confirm_pushes(account_id=account_id)
+
+
+@shared_task(bind=True, ignore_result=True, max_retries=8)
+def poll_feed(self, feed_pk: int) -> None:
+    """Poll one feed; when DONE its report is applied. Still running → the beat polls again."""
+    try:
+        pushes.poll_feed(feed_pk=feed_pk)
+    except RateLimited as exc:
+        raise self.retry(exc=exc, countdown=max(exc.retry_after, 1.0)) from exc
+
+
+@shared_task(ignore_result=True)
+def dispatch_due_work() -> dict:
+    """Beat entry: queue what is due now (sends after back-off, read-backs, feed polls)."""
+    pushes.release_stale_claims()
+    due = pushes.due_work()
+    for account_id in due.send:
+        send_pending.delay(account_id)
+    for account_id in due.confirm:
+        confirm_pushes.delay(account_id)
+    for feed_pk in due.feeds:
+        poll_feed.delay(feed_pk)
+    return {"send": len(due.send), "confirm": len(due.confirm), "feeds": len(due.feeds)}
+
+
+# Wire into settings: CELERY_BEAT_SCHEDULE = {**sync.tasks.BEAT_SCHEDULE, ...}.
+BEAT_SCHEDULE = {
+    "sync-dispatch-due-work": {
+        "task": "sync.tasks.dispatch_due_work",
+        "schedule": timedelta(seconds=5),
+    },
+    "sync-import-due-orders": {
+        "task": "sync.order_tasks.import_due_orders_task",
+        "schedule": timedelta(minutes=5),
+    },
+}

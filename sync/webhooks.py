@@ -1,0 +1,360 @@
+"""Shopify webhooks: receive (verify, dedupe, store, queue), process (re-read, mirror,
+recompute), subscribe.
+
+    receive_webhook(headers=..., raw_body=...)   the view's whole job, in milliseconds
+    process_webhook_event(event_pk=...)           the task's: re-read what changed from Shopify
+    subscribe_webhooks(store=...)                 webhookSubscriptionCreate for every topic
+
+A payload is only a "something changed" signal: Shopify builds it when it sends it, deliveries
+repeat and arrive out of order. So processing re-reads the current levels of the inventory items
+concerned, and events older than what we already hold are ignored.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+
+from accounts.models import InventoryLevel, Location, ShopifyStore, Variant
+
+from .clients.shopify import topic_enum, verify_webhook
+from .models import PushReason, WebhookEvent, WebhookRejection
+from .services.outbox import LevelUpdate, apply_inventory_levels, recompute_listings
+
+logger = logging.getLogger(__name__)
+
+WEBHOOK_PATH = "/webhooks/shopify/"
+ITEM_TOPICS = frozenset(
+    {
+        "inventory_levels/update",
+        "inventory_levels/connect",
+        "inventory_levels/disconnect",
+        "inventory_items/update",
+        "products/update",
+    }
+)
+LOCATION_TOPICS = frozenset(
+    {
+        "locations/create",
+        "locations/update",
+        "locations/delete",
+        "locations/activate",
+        "locations/deactivate",
+    }
+)
+# What we subscribe to (the sandbox fires exactly these, as Shopify does).
+SUBSCRIBED_TOPICS = (
+    "inventory_levels/update",
+    "inventory_items/update",
+    "products/update",
+    "locations/create",
+    "locations/update",
+    "locations/delete",
+    "locations/activate",
+    "locations/deactivate",
+)
+# Items re-read together: one GraphQL page (the client splits larger sets itself).
+COALESCE_ITEMS = 100
+
+
+@dataclass(frozen=True)
+class WebhookOutcome:
+    status: int
+    message: str
+    event_id: int | None = None
+
+
+def _count_rejection(store: ShopifyStore | None, reason: str) -> None:
+    now = timezone.now()
+    day = timezone.localdate(now)
+    rows = WebhookRejection.objects.filter(store=store, reason=reason, day=day)
+    with transaction.atomic():
+        if rows.update(count=F("count") + 1, last_at=now):
+            return
+        try:
+            with transaction.atomic():
+                WebhookRejection.objects.create(
+                    store=store, reason=reason, day=day, count=1, last_at=now
+                )
+        except IntegrityError:  # another request created today's counter first
+            rows.update(count=F("count") + 1, last_at=now)
+
+
+def _parse_triggered_at(value: str) -> datetime | None:
+    if not value:
+        return None
+    try:
+        parsed = parse_datetime(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if parsed is not None and timezone.is_naive(parsed):
+        parsed = timezone.make_aware(parsed, timezone.UTC)
+    return parsed
+
+
+def receive_webhook(*, headers: Mapping[str, str], raw_body: bytes) -> WebhookOutcome:
+    """Verify, dedupe and store one delivery, and queue its processing.
+
+    The HMAC is checked on the raw body before anything is parsed or stored: an unknown shop,
+    a missing or wrong signature → 401, nothing stored, a rejection counter goes up. A signed
+    body that is not a JSON object → 400 (Shopify retries it). A repeated X-Shopify-Event-Id →
+    200 and nothing done.
+    """
+    domain = (headers.get("X-Shopify-Shop-Domain") or "").strip().lower()
+    store = ShopifyStore.objects.filter(shop_domain=domain).first() if domain else None
+    if store is None:
+        _count_rejection(None, WebhookRejection.Reason.UNKNOWN_SHOP)
+        return WebhookOutcome(401, "Unknown shop.")
+    signature = headers.get("X-Shopify-Hmac-Sha256") or ""
+    if not signature:
+        _count_rejection(store, WebhookRejection.Reason.MISSING_SIGNATURE)
+        return WebhookOutcome(401, "Missing X-Shopify-Hmac-Sha256.")
+    if not verify_webhook(store.webhook_secret, raw_body, signature):
+        _count_rejection(store, WebhookRejection.Reason.BAD_SIGNATURE)
+        return WebhookOutcome(401, "Invalid signature.")
+    try:
+        payload = json.loads(raw_body)
+        if not isinstance(payload, dict):
+            raise ValueError("expected a JSON object")
+    except (ValueError, UnicodeDecodeError) as exc:
+        _count_rejection(store, WebhookRejection.Reason.MALFORMED)
+        return WebhookOutcome(400, f"The body is not a JSON object: {exc}")
+    topic = (headers.get("X-Shopify-Topic") or "").strip().lower()
+    event_id = (headers.get("X-Shopify-Event-Id") or "").strip()
+    if not event_id:
+        # Older deliveries may lack it; the same body on the same topic is the same event.
+        event_id = "sha256:" + hashlib.sha256(topic.encode() + b"\0" + raw_body).hexdigest()
+    handled = topic in ITEM_TOPICS or topic in LOCATION_TOPICS
+    try:
+        with transaction.atomic():
+            event = WebhookEvent.objects.create(
+                store=store,
+                topic=topic,
+                event_id=event_id[:100],
+                webhook_id=(headers.get("X-Shopify-Webhook-Id") or "")[:100],
+                triggered_at=_parse_triggered_at(headers.get("X-Shopify-Triggered-At") or ""),
+                payload=payload,
+                processed_at=None if handled else timezone.now(),
+                outcome="" if handled else "Topic not used by Stocklink.",
+            )
+            if handled:
+                from .tasks import process_webhook_event as process_task
+
+                process_task.delay_on_commit(event.pk)
+    except IntegrityError:
+        return WebhookOutcome(200, "Duplicate event: already received.")
+    return WebhookOutcome(200, "Queued." if handled else "Ignored topic.", event.pk)
+
+
+# --- processing --------------------------------------------------------------------------------
+
+
+@dataclass
+class ProcessSummary:
+    events: int = 0
+    stale: int = 0
+    items_read: int = 0
+    levels_changed: int = 0
+    queued: int = 0
+    notes: list[str] = field(default_factory=list)
+
+
+def _item_ids(event: WebhookEvent) -> set[int]:
+    payload = event.payload
+    if event.topic.startswith("inventory_levels/"):
+        return {int(payload["inventory_item_id"])} if payload.get("inventory_item_id") else set()
+    if event.topic == "inventory_items/update":
+        return {int(payload["id"])} if payload.get("id") else set()
+    if event.topic == "products/update":
+        return {
+            int(v["inventory_item_id"])
+            for v in payload.get("variants") or []
+            if v.get("inventory_item_id")
+        }
+    return set()
+
+
+def _is_stale(event: WebhookEvent) -> bool:
+    """True when we hold a newer state of what the event is about than its trigger time."""
+    if event.triggered_at is None:
+        return False
+    payload = event.payload
+    if event.topic == "inventory_levels/update":
+        held = (
+            InventoryLevel.objects.filter(
+                variant__store_id=event.store_id,
+                variant__inventory_item_id=payload.get("inventory_item_id"),
+                location__store_id=event.store_id,
+                location__shopify_id=payload.get("location_id"),
+            )
+            .values_list("updated_at", flat=True)
+            .first()
+        )
+        return held is not None and held >= event.triggered_at
+    return False
+
+
+def process_webhook_event(*, event_pk: int, client=None) -> ProcessSummary:
+    """Act on one stored event (and on the store's other unprocessed item events with it).
+
+    Item topics: re-read the current levels and tracked flag of the inventory items concerned
+    (`inventory_levels_for_items`), mirror them (stale levels ignored) and recompute the
+    listings they feed. Location topics: re-read the store's locations. Idempotent: a processed
+    event is skipped, and re-reading twice writes nothing the second time.
+    """
+    summary = ProcessSummary()
+    event = WebhookEvent.objects.select_related("store").filter(pk=event_pk).first()
+    if event is None or event.processed_at is not None:
+        return summary
+    store = event.store
+    if client is None:
+        from .vendors import shopify_client
+
+        client = shopify_client(store)
+    if event.topic in LOCATION_TOPICS:
+        _refresh_locations(store, client, summary)
+        _mark_processed([event], "Locations re-read.")
+        summary.events = 1
+        return summary
+
+    events = [event] + list(
+        WebhookEvent.objects.filter(store=store, processed_at__isnull=True, topic__in=ITEM_TOPICS)
+        .exclude(pk=event.pk)
+        .order_by("pk")[: COALESCE_ITEMS - 1]
+    )
+    item_ids: set[int] = set()
+    fresh, stale = [], []
+    for candidate in events:
+        if _is_stale(candidate):
+            stale.append(candidate)
+            continue
+        ids = _item_ids(candidate)
+        if len(item_ids | ids) > COALESCE_ITEMS and item_ids:
+            continue  # left for the next run
+        item_ids |= ids
+        fresh.append(candidate)
+    summary.events = len(fresh) + len(stale)
+    summary.stale = len(stale)
+    _mark_processed(stale, "Stale: we already hold a newer state.")
+    if item_ids:
+        _refresh_items(store, client, item_ids, summary)
+    _mark_processed(fresh, f"Re-read {len(item_ids)} inventory item(s) from Shopify.")
+    return summary
+
+
+def _mark_processed(events: list[WebhookEvent], outcome: str) -> None:
+    if events:
+        WebhookEvent.objects.filter(pk__in=[e.pk for e in events]).update(
+            processed_at=timezone.now(), outcome=outcome[:255]
+        )
+
+
+def _refresh_items(store: ShopifyStore, client, item_ids: set[int], summary: ProcessSummary):
+    known = set(
+        Variant.objects.filter(store=store, inventory_item_id__in=item_ids).values_list(
+            "inventory_item_id", flat=True
+        )
+    )
+    if not known:
+        summary.notes.append("No variant of ours uses these inventory items.")
+        return
+    locations = Location.objects.filter(store=store).count()
+    # Read time, taken before the call: a level read now is newer than any event before it,
+    # and an older read finishing later cannot overwrite it.
+    read_at = timezone.now()
+    stocks = client.inventory_levels_for_items(sorted(known), max_locations=max(locations, 1))
+    summary.items_read = len(stocks)
+    held: dict[int, set[int]] = {}
+    for item_id, location_id in InventoryLevel.objects.filter(
+        variant__store=store, variant__inventory_item_id__in=known
+    ).values_list("variant__inventory_item_id", "location__shopify_id"):
+        held.setdefault(item_id, set()).add(location_id)
+    levels = []
+    for item_id, stock in stocks.items():
+        for location_id, available in stock.available.items():
+            levels.append(LevelUpdate(item_id, location_id, available, read_at))
+        if locations <= 250:  # the read was complete: levels it lacks are gone
+            for location_id in held.get(item_id, set()) - set(stock.available):
+                levels.append(LevelUpdate(item_id, location_id, None, read_at))
+    result = apply_inventory_levels(
+        store=store,
+        levels=levels,
+        tracked={item_id: stock.tracked for item_id, stock in stocks.items()},
+        reason=PushReason.STOCK_CHANGE,
+    )
+    summary.levels_changed = result.levels_changed
+    summary.queued = result.recompute.queued if result.recompute else 0
+
+
+def _refresh_locations(store: ShopifyStore, client, summary: ProcessSummary) -> None:
+    remote = {loc.id: loc for loc in client.locations()}
+    changed: list[int] = []
+    with transaction.atomic():
+        ours = {
+            loc.shopify_id: loc for loc in Location.objects.select_for_update().filter(store=store)
+        }
+        for shopify_id, loc in remote.items():
+            mine = ours.get(shopify_id)
+            if mine is None:
+                Location.objects.create(
+                    store=store, shopify_id=shopify_id, name=loc.name, is_active=loc.is_active
+                )
+                continue
+            if mine.is_active != loc.is_active or mine.name != loc.name:
+                if mine.is_active != loc.is_active:
+                    changed.append(mine.pk)
+                mine.is_active, mine.name = loc.is_active, loc.name
+                mine.save(update_fields=["is_active", "name"])
+        for shopify_id, mine in ours.items():
+            if shopify_id not in remote and mine.is_active:
+                # Deleted in Shopify: its stock no longer counts anywhere.
+                mine.is_active = False
+                mine.save(update_fields=["is_active"])
+                changed.append(mine.pk)
+        if changed:
+            variant_ids = set(
+                InventoryLevel.objects.filter(location_id__in=changed).values_list(
+                    "variant_id", flat=True
+                )
+            )
+            if variant_ids:
+                result = recompute_listings(variant_ids=variant_ids, reason=PushReason.STOCK_CHANGE)
+                summary.queued = result.queued
+    summary.notes.append(f"{len(changed)} location(s) changed active state.")
+
+
+# --- subscriptions -----------------------------------------------------------------------------
+
+
+def webhook_address() -> str:
+    return settings.STOCKLINK_BASE_URL.rstrip("/") + WEBHOOK_PATH
+
+
+def subscribe_webhooks(*, store: ShopifyStore, client=None) -> list[str]:
+    """Subscribe the store to every topic Stocklink uses; returns the topics newly subscribed.
+
+    Idempotent: topics already subscribed at our address are left alone.
+    """
+    if client is None:
+        from .vendors import shopify_client
+
+        client = shopify_client(store)
+    address = webhook_address()
+    existing = {hook.topic for hook in client.webhooks() if hook.uri == address}
+    created = []
+    for topic in SUBSCRIBED_TOPICS:
+        if topic_enum(topic) in existing:
+            continue
+        client.create_webhook(topic, address)
+        created.append(topic)
+    return created
