@@ -225,3 +225,6 @@ class RateLimitBucket(models.Model):
 
     def __str__(self):
         return f"{self.key}: {self.tokens:.2f}"
+
+
+from .order_models import AmazonOrder, AmazonOrderItem, OrderStockEntry  # noqa: E402,F401
