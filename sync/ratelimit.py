@@ -76,11 +76,15 @@ class TokenBucket:
 
 
 class DatabaseBucket(TokenBucket):
+    def __init__(self, clock: Callable[[], float] = time.time):
+        # Every worker's clock: fine on one host (the embedded default); Redis for a cluster.
+        self.clock = clock
+
     def reserve(self, key: str, rate: Rate, *, max_wait: float) -> float:
         from .models import RateLimitBucket
 
         with transaction.atomic():
-            now = time.time()
+            now = self.clock()
             bucket, _ = RateLimitBucket.objects.select_for_update().get_or_create(
                 key=key, defaults={"tokens": float(rate.burst), "refilled_at": now}
             )

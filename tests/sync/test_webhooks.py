@@ -1,0 +1,300 @@
+"""Shopify webhooks: HMAC on the raw body, dedupe, staleness, and processing by re-reading."""
+
+import base64
+import hashlib
+import hmac
+import json
+from datetime import timedelta
+
+import pytest
+from django.db.models import Sum
+from django.utils import timezone
+
+from accounts.models import InventoryLevel
+from sync.clients.shopify import ItemStock
+from sync.clients.shopify import Location as RemoteLocation
+from sync.models import PushState, QtyPush, WebhookEvent, WebhookRejection
+from sync.webhooks import process_webhook_event, subscribe_webhooks
+from tests.factories import InventoryLevelFactory, ShopifyStoreFactory, stocked_listing
+
+pytestmark = pytest.mark.django_db
+
+URL = "/webhooks/shopify/"
+
+
+def sign(secret: str, body: bytes) -> str:
+    return base64.b64encode(hmac.new(secret.encode(), body, hashlib.sha256).digest()).decode()
+
+
+def deliver(
+    client,
+    store,
+    payload,
+    *,
+    topic="inventory_levels/update",
+    event_id="evt-1",
+    triggered_at=None,
+    signature=None,
+    body=None,
+):
+    body = body if body is not None else json.dumps(payload).encode()
+    headers = {
+        "HTTP_X_SHOPIFY_TOPIC": topic,
+        "HTTP_X_SHOPIFY_SHOP_DOMAIN": store.shop_domain,
+        "HTTP_X_SHOPIFY_EVENT_ID": event_id,
+        "HTTP_X_SHOPIFY_TRIGGERED_AT": (triggered_at or timezone.now()).isoformat(),
+    }
+    if signature is None:
+        signature = sign(store.webhook_secret, body)
+    if signature:
+        headers["HTTP_X_SHOPIFY_HMAC_SHA256"] = signature
+    return client.post(URL, data=body, content_type="application/json", **headers)
+
+
+def rejections(reason=None):
+    rows = WebhookRejection.objects.all()
+    if reason:
+        rows = rows.filter(reason=reason)
+    return rows.aggregate(n=Sum("count"))["n"] or 0
+
+
+def level_payload(level, available=5):
+    return {
+        "inventory_item_id": level.variant.inventory_item_id,
+        "location_id": level.location.shopify_id,
+        "available": available,
+        "updated_at": timezone.now().isoformat(),
+    }
+
+
+class FakeShopify:
+    def __init__(self, stock=None, locations=None):
+        self.stock = stock or {}
+        self.locations_list = locations or []
+        self.reads = []
+        self.created = []
+
+    def inventory_levels_for_items(self, item_ids, *, max_locations=10):
+        self.reads.append(sorted(item_ids))
+        return {i: self.stock[i] for i in item_ids if i in self.stock}
+
+    def locations(self):
+        return self.locations_list
+
+    def webhooks(self):
+        return []
+
+    def create_webhook(self, topic, uri):
+        self.created.append((topic, uri))
+
+
+def test_signed_delivery_is_stored_and_answered_200(client):
+    level = InventoryLevelFactory()
+    response = deliver(client, level.variant.store, level_payload(level))
+
+    assert response.status_code == 200
+    event = WebhookEvent.objects.get()
+    assert event.topic == "inventory_levels/update" and event.event_id == "evt-1"
+    assert event.payload["available"] == 5 and event.triggered_at is not None
+
+
+@pytest.mark.parametrize("signature", ["forged==", ""])
+def test_forged_or_missing_signature_is_401_nothing_stored_counter_up(client, signature):
+    store = ShopifyStoreFactory()
+
+    response = deliver(client, store, {"inventory_item_id": 1}, signature=signature)
+
+    assert response.status_code == 401
+    assert WebhookEvent.objects.count() == 0
+    assert rejections() == 1
+
+
+def test_a_body_signed_with_another_secret_is_refused(client):
+    store = ShopifyStoreFactory()
+    body = b'{"inventory_item_id": 1}'
+
+    response = deliver(client, store, None, body=body, signature=sign("not-the-secret", body))
+
+    assert response.status_code == 401
+    assert rejections(WebhookRejection.Reason.BAD_SIGNATURE) == 1
+
+
+def test_unknown_shop_is_401_and_counted(client):
+    store = ShopifyStoreFactory.build(shop_domain="nobody.myshopify.com")
+
+    response = deliver(client, store, {"x": 1})
+
+    assert response.status_code == 401
+    assert rejections(WebhookRejection.Reason.UNKNOWN_SHOP) == 1
+
+
+def test_rejections_add_up_in_one_counter_row_per_day(client):
+    store = ShopifyStoreFactory()
+    for _ in range(3):
+        deliver(client, store, {"x": 1}, signature="bad")
+    assert WebhookRejection.objects.get().count == 3
+
+
+def test_duplicate_event_id_is_200_and_done_once(client):
+    level = InventoryLevelFactory()
+    store = level.variant.store
+
+    first = deliver(client, store, level_payload(level), event_id="same")
+    second = deliver(client, store, level_payload(level), event_id="same")
+
+    assert first.status_code == second.status_code == 200
+    assert b"Duplicate" in second.content
+    assert WebhookEvent.objects.count() == 1
+
+
+def test_malformed_json_with_a_good_signature_is_400_with_a_clear_message(client):
+    store = ShopifyStoreFactory()
+
+    response = deliver(client, store, None, body=b"{not json")
+
+    assert response.status_code == 400
+    assert b"not a JSON object" in response.content
+    assert WebhookEvent.objects.count() == 0
+    assert rejections(WebhookRejection.Reason.MALFORMED) == 1
+
+
+def test_only_post_is_accepted(client):
+    assert client.get(URL).status_code == 405
+
+
+def test_processing_re_reads_the_item_and_queues_a_push():
+    listing = stocked_listing(10, last_sent_quantity=10)
+    level = listing.variant.levels.get()
+    event = WebhookEvent.objects.create(
+        store=listing.variant.store,
+        topic="inventory_levels/update",
+        event_id="e1",
+        triggered_at=timezone.now(),
+        payload=level_payload(level, available=99),  # the payload is only a signal
+    )
+    item = listing.variant.inventory_item_id
+    shopify = FakeShopify(
+        {item: ItemStock(item, listing.sku, True, {level.location.shopify_id: 4})}
+    )
+
+    summary = process_webhook_event(event_pk=event.pk, client=shopify)
+
+    level.refresh_from_db()
+    assert level.available == 4  # what Shopify says now, not the payload's 99
+    assert shopify.reads == [[item]]
+    assert QtyPush.objects.get(state=PushState.PENDING).quantity == 4
+    event.refresh_from_db()
+    assert event.processed_at is not None and summary.queued == 1
+    # Idempotent: processing the same event again reads nothing.
+    process_webhook_event(event_pk=event.pk, client=shopify)
+    assert len(shopify.reads) == 1
+
+
+def test_a_stale_event_older_than_the_level_we_hold_is_ignored():
+    listing = stocked_listing(10)
+    level = listing.variant.levels.get()
+    event = WebhookEvent.objects.create(
+        store=listing.variant.store,
+        topic="inventory_levels/update",
+        event_id="old",
+        triggered_at=level.updated_at - timedelta(minutes=1),
+        payload=level_payload(level),
+    )
+    shopify = FakeShopify()
+
+    summary = process_webhook_event(event_pk=event.pk, client=shopify)
+
+    assert summary.stale == 1 and shopify.reads == []
+    event.refresh_from_db()
+    assert event.processed_at is not None and event.outcome.startswith("Stale")
+
+
+def test_burst_of_events_is_coalesced_into_one_re_read():
+    listings = [stocked_listing(10) for _ in range(3)]
+    store = listings[0].variant.store
+    for other in listings[1:]:
+        other.variant.store = store
+    events = []
+    stock = {}
+    for n, listing in enumerate(listings):
+        level = listing.variant.levels.get()
+        level.variant.store_id = store.pk
+        level.variant.save()
+        level.location.store_id = store.pk
+        level.location.save()
+        events.append(
+            WebhookEvent.objects.create(
+                store=store,
+                topic="inventory_levels/update",
+                event_id=f"e{n}",
+                triggered_at=timezone.now(),
+                payload=level_payload(level),
+            )
+        )
+        item = listing.variant.inventory_item_id
+        stock[item] = ItemStock(item, listing.sku, True, {level.location.shopify_id: n})
+    shopify = FakeShopify(stock)
+
+    process_webhook_event(event_pk=events[0].pk, client=shopify)
+
+    assert len(shopify.reads) == 1 and len(shopify.reads[0]) == 3
+    assert WebhookEvent.objects.filter(processed_at__isnull=True).count() == 0
+
+
+def test_an_item_no_longer_tracked_flags_its_listings():
+    listing = stocked_listing(10, last_sent_quantity=10)
+    item = listing.variant.inventory_item_id
+    location = listing.variant.levels.get().location.shopify_id
+    event = WebhookEvent.objects.create(
+        store=listing.variant.store,
+        topic="inventory_items/update",
+        event_id="i1",
+        triggered_at=timezone.now(),
+        payload={"id": item, "tracked": False},
+    )
+
+    process_webhook_event(
+        event_pk=event.pk, client=FakeShopify({item: ItemStock(item, "", False, {location: 10})})
+    )
+
+    listing.refresh_from_db()
+    assert listing.stock_missing and not listing.variant.tracked
+
+
+def test_a_deactivated_location_stops_counting_and_recomputes():
+    listing = stocked_listing([6, 4], last_sent_quantity=10)
+    store = listing.variant.store
+    levels = list(InventoryLevel.objects.filter(variant=listing.variant).select_related("location"))
+    for level in levels:
+        level.location.store = store
+        level.location.save()
+    gone = levels[1].location
+    remote = [
+        RemoteLocation(levels[0].location.shopify_id, "gid", levels[0].location.name, True),
+        RemoteLocation(gone.shopify_id, "gid", gone.name, False),
+    ]
+    event = WebhookEvent.objects.create(
+        store=store,
+        topic="locations/deactivate",
+        event_id="l1",
+        triggered_at=timezone.now(),
+        payload={"id": gone.shopify_id},
+    )
+
+    process_webhook_event(event_pk=event.pk, client=FakeShopify(locations=remote))
+
+    gone.refresh_from_db()
+    assert not gone.is_active
+    assert QtyPush.objects.get(state=PushState.PENDING).quantity == 6
+
+
+def test_subscribe_webhooks_creates_every_topic_at_our_address(settings):
+    settings.STOCKLINK_BASE_URL = "https://stocklink.example.com/"
+    shopify = FakeShopify()
+
+    created = subscribe_webhooks(store=ShopifyStoreFactory(), client=shopify)
+
+    assert "inventory_levels/update" in created and "locations/deactivate" in created
+    assert {uri for _, uri in shopify.created} == {
+        "https://stocklink.example.com/webhooks/shopify/"
+    }
