@@ -5,6 +5,7 @@ from django.contrib import admin
 from django.db.models import Sum
 from django.utils.html import format_html, format_html_join
 
+from . import order_admin  # noqa: F401  (registers the orders' admin)
 from .models import AmazonFeed, QtyPush, WebhookEvent, WebhookRejection
 
 

@@ -10,6 +10,11 @@ from datetime import timedelta
 from celery import shared_task
 
 from .clients.errors import RateLimited, TransientError
+from .order_tasks import (  # noqa: F401  (registered here: autodiscovery imports sync.tasks)
+    apply_pending_order_items_task,
+    import_due_orders_task,
+    import_orders_task,
+)
 from .services import pushes
 
 
