@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import copy
 import logging
+import time
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
@@ -46,6 +47,7 @@ from .clients.amazon import AmazonOrder as RemoteOrder
 from .clients.errors import MarketplaceError, RateLimited, TransientError
 from .clients.shopify import ShopifyClient, StaleQuantity
 from .order_models import AmazonOrder, AmazonOrderItem, OrderStockEntry
+from .ratelimit import Rate, bucket_key, default_bucket
 from .vendors import amazon_client, shopify_client
 
 logger = logging.getLogger(__name__)
@@ -58,6 +60,11 @@ OVERLAP = getattr(settings, "STOCKLINK_ORDERS_OVERLAP", timedelta(minutes=15))
 MIN_INTERVAL_PER_MARKETPLACE = getattr(
     settings, "STOCKLINK_ORDERS_MIN_INTERVAL_PER_MARKETPLACE", timedelta(seconds=180)
 )
+# searchOrders' published rate per seller and application (0.0056/s, burst 20), kept with the
+# same 10 % margin as the sync engine's other operations, in the seller's shared bucket.
+SEARCH_ORDERS_RATE = Rate(0.0056 * float(getattr(settings, "SYNC_RATE_SAFETY", 0.9)), 20)
+SEARCH_ORDERS_PAGE_SIZE = 100
+SEARCH_ORDERS_MAX_WAIT = float(getattr(settings, "SYNC_RATE_MAX_WAIT", 30.0))
 # A lease longer than any one Shopify call (timeouts are 5 s + 30 s, with retries inside).
 LEASE = timedelta(minutes=5)
 # changeFromQuantity can go stale while Shopify sells the same item; re-read and try again.
@@ -239,7 +246,7 @@ def import_orders(
     for market in marketplaces:
         client = amazon_client(account, market.pk)
         try:
-            for remote in client.search_orders(summary.since):
+            for remote in _search_orders_paced(client, account, summary.since):
                 market_of_order = known.get(remote.marketplace_id or "", market)
                 _record_order(account, market_of_order, remote, summary)
         finally:
@@ -253,6 +260,40 @@ def import_orders(
     _recompute(listing_ids=summary.restore_listing_ids, force=True)
     logger.info("Orders of %s since %s: %s", account, summary.since, summary)
     return summary
+
+
+def _search_orders_paced(client, account: AmazonAccount, since: datetime):
+    """`client.search_orders`, taking a token of the seller's shared bucket before each page.
+
+    The client fetches the next page when the previous one is used up, so a token is taken
+    before asking for order 1, 101, 201, ... (one too many when the last page is exactly full:
+    the safe side). No token within `SEARCH_ORDERS_MAX_WAIT` → `RateLimited`, the task retries.
+    """
+    bucket = default_bucket()
+    key = bucket_key(account.seller_id, account.region, "search_orders")
+
+    def take_token() -> None:
+        wait = bucket.reserve(key, SEARCH_ORDERS_RATE, max_wait=SEARCH_ORDERS_MAX_WAIT)
+        if wait < 0:
+            raise RateLimited(
+                f"searchOrders: the budget of seller {account.seller_id} is used up",
+                retry_after=-wait,
+            )
+        if wait:
+            time.sleep(wait)
+
+    take_token()
+    orders = iter(client.search_orders(since, page_size=SEARCH_ORDERS_PAGE_SIZE))
+    taken = 0
+    while True:
+        if taken and taken % SEARCH_ORDERS_PAGE_SIZE == 0:
+            take_token()
+        try:
+            remote = next(orders)
+        except StopIteration:
+            return
+        taken += 1
+        yield remote
 
 
 def _record_order(
@@ -633,6 +674,13 @@ def _apply_claimed(entry: OrderStockEntry, client: ShopifyClient, lease: datetim
                 change_from = _mirrored_available(entry)
                 if change_from is None:
                     change_from = _read_available(client, entry)
+                if change_from is None:
+                    # Never opt out of changeFromQuantity: it is what detects a double write.
+                    return _finish(
+                        entry,
+                        state=State.FAILED,
+                        error="Shopify does not stock this item at the chosen location.",
+                    )
             key = f"{entry.idempotency_key}:{entry.attempts + 1}"
             # Committed before the call: if we die after it, the next run knows what was sent.
             recorded = Entry.objects.filter(

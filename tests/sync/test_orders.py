@@ -13,6 +13,7 @@ from django.utils import timezone
 from accounts.models import AmazonAccount, InventoryLevel
 from profiles.models import GlobalProfile, default_profile
 from sandbox.amazon.models import Listing as AmazonListing
+from sandbox.amazon.models import throttled_count
 from sandbox.amazon.orders import cancel_order, place_order
 from sandbox.shopify.models import AdjustmentGroup
 from sandbox.shopify.services import level_for, set_available
@@ -151,6 +152,8 @@ def test_importing_the_same_window_five_times_decrements_once(sandbox_world):
     assert entries(order).count() == 1
     assert AmazonOrderItem.objects.filter(order__order_id=order.order_id).count() == 1
     assert AdjustmentGroup.objects.count() == 1
+    # Paced by the seller's shared bucket: Amazon never had to answer 429.
+    assert throttled_count(world.account.seller_id, "searchOrders") == 0
 
 
 def test_overlapping_windows_decrement_each_order_item_once(sandbox_world):

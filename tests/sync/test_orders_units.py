@@ -160,6 +160,34 @@ def test_scheduled_imports_respect_the_search_orders_rate(world):
     assert not orders.orders_import_due(world.account, NOW + timedelta(seconds=300), 2)
 
 
+def test_every_page_of_search_orders_takes_a_token_of_the_sellers_bucket(world):
+    from sync.models import RateLimitBucket
+
+    world.amazon.orders = [remote(f"111-0000001-{n:07d}") for n in range(250)]
+    summary = run(world)
+
+    assert summary.orders == 250
+    bucket = RateLimitBucket.objects.get(key__endswith=f"{world.account.seller_id}:search_orders")
+    assert 16.9 < bucket.tokens < 17.1  # burst 20, three pages of 100
+
+
+def test_an_empty_budget_raises_rate_limited_and_keeps_the_window(world):
+    from sync.clients.errors import RateLimited
+    from sync.models import RateLimitBucket
+    from sync.ratelimit import bucket_key
+
+    key = bucket_key(world.account.seller_id, world.account.region, "search_orders")
+    RateLimitBucket.objects.create(key=key, tokens=0.0, refilled_at=timezone.now().timestamp())
+
+    with pytest.raises(RateLimited) as raised:
+        orders.import_orders(account=world.account, now=NOW)
+
+    assert raised.value.retry_after > 150  # about one request per 180 s
+    assert world.amazon.windows == []  # nothing was asked of Amazon
+    world.account.refresh_from_db()
+    assert world.account.orders_synced_until is None
+
+
 def test_import_refuses_naive_datetimes(world):
     with pytest.raises(ValueError):
         orders.import_orders(account=world.account, now=datetime(2026, 3, 1))
