@@ -3,6 +3,8 @@ from django.db import transaction
 from django.db.models import Count, Q
 from django.utils.translation import ngettext
 
+from sync.order_admin import import_orders_now
+
 from .forms import AmazonAccountForm, ShopifyStoreForm
 from .models import (
     AmazonAccount,
@@ -58,7 +60,7 @@ class AmazonAccountAdmin(admin.ModelAdmin):
     search_fields = ["name", "seller_id"]
     filter_horizontal = ["marketplaces"]
     readonly_fields = ["orders_synced_until", "created_at", "updated_at"]
-    actions = ["test_connection"]
+    actions = ["test_connection", import_orders_now]
     fieldsets = [
         (None, {"fields": ["name", "seller_id", "region", "marketplaces"]}),
         ("Settings", {"fields": ["auto_update_qty", "inventory_sync_enabled", "sync_fbm_orders"]}),
@@ -85,6 +87,14 @@ class AmazonAccountAdmin(admin.ModelAdmin):
     @admin.display(description="marketplaces")
     def marketplace_names(self, obj):
         return ", ".join(m.country for m in obj.marketplaces.all()) or "—"
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        switches = {"auto_update_qty", "inventory_sync_enabled"}
+        if change and switches & set(form.changed_data):
+            from .tasks import account_switches_changed_task
+
+            transaction.on_commit(lambda: account_switches_changed_task.delay(obj.pk))
 
     @admin.action(description="Test connection", permissions=["view"])
     def test_connection(self, request, queryset):
@@ -174,6 +184,19 @@ class ShopifyStoreAdmin(admin.ModelAdmin):
     @admin.display(description="variants", ordering="_variants")
     def variant_count(self, obj):
         return obj._variants
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if not change:
+            from .tasks import connect_store_task
+
+            transaction.on_commit(lambda: connect_store_task.delay(obj.pk))
+            self.message_user(
+                request,
+                "Connecting: Stocklink subscribes to the shop's webhooks and imports its "
+                "catalogue in the background.",
+                messages.INFO,
+            )
 
     @admin.action(description="Test connection", permissions=["view"])
     def test_connection(self, request, queryset):

@@ -89,6 +89,17 @@ class GlobalProfileAdmin(admin.ModelAdmin):
         context = profile_preview(form)
         return TemplateResponse(request, "profiles/result_preview.html", context)
 
+    def response_change(self, request, obj):
+        # Flow 5: show what the change does to linked listings, then confirm to send it.
+        if obj.selling_lists.exists():
+            from django.http import HttpResponseRedirect
+
+            from selling_lists.admin import rule_change_url
+
+            self.message_user(request, f"“{obj}” was saved. Review what it changes on Amazon.")
+            return HttpResponseRedirect(rule_change_url(profile=obj.pk))
+        return super().response_change(request, obj)
+
     def render_change_form(self, request, context, *args, obj=None, **kwargs):
         context["result_preview"] = profile_preview(context["adminform"].form, profile=obj)
         return super().render_change_form(request, context, *args, obj=obj, **kwargs)

@@ -1,17 +1,22 @@
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.admin.views.main import ChangeList
+from django.core.exceptions import PermissionDenied
 from django.db.models import Count, F, Q
+from django.http import HttpResponseRedirect
+from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
+from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import ngettext
 
 from sync.admin import QtyPushInline
+from sync.order_admin import apply_unmatched_orders
 from sync.selectors import update_qty_preview
 
 from .models import Listing, SellingList
 from .selectors import compute_results, listings_with_stock
-from .services import update_qty
+from .services import apply_rule_change, update_qty
 
 # Rows shown on the Update Qty confirmation page; the rest are counted.
 PREVIEW_ROWS = 200
@@ -87,6 +92,12 @@ def _update_qty_action(modeladmin, request, queryset, listing_ids):
     return TemplateResponse(request, "selling_lists/update_qty_confirmation.html", context)
 
 
+def rule_change_url(**scope) -> str:
+    """The before → after page of listings whose rule just changed (profile or Selling List)."""
+    key, value = next(iter(scope.items()))
+    return f"{reverse('admin:selling_lists_listing_rule_change')}?{key}={value}"
+
+
 @admin.register(SellingList)
 class SellingListAdmin(admin.ModelAdmin):
     list_display = [
@@ -103,7 +114,36 @@ class SellingListAdmin(admin.ModelAdmin):
     autocomplete_fields = ["amazon_account", "shopify_store", "profile"]
     list_select_related = ["amazon_account", "marketplace", "shopify_store", "profile"]
     readonly_fields = ["created_at", "updated_at"]
-    actions = ["update_qty"]
+    actions = ["update_qty", "link_by_sku"]
+
+    @admin.action(description="Link by SKU (Shopify SKU = Amazon SKU)", permissions=["change"])
+    def link_by_sku(self, request, queryset):
+        from sync.clients.errors import MarketplaceError
+        from sync.linking import link_by_sku
+        from sync.orders import unmatched_items_for_listings
+
+        for selling_list in queryset:
+            try:
+                summary = link_by_sku(selling_list=selling_list, acting_user=request.user)
+            except MarketplaceError as error:
+                self.message_user(request, f"{selling_list}: {error.message}", messages.ERROR)
+                continue
+            self.message_user(request, f"{selling_list}: {summary}.", messages.SUCCESS)
+            unmatched = unmatched_items_for_listings(summary.listing_ids).count()
+            if unmatched:
+                self.message_user(
+                    request,
+                    ngettext(
+                        "%(n)d Amazon order item was sold before its SKU was linked: select "
+                        "those listings and run “Apply unmatched orders” to take it off Shopify.",
+                        "%(n)d Amazon order items were sold before their SKUs were linked: "
+                        "select those listings and run “Apply unmatched orders” to take them off "
+                        "Shopify.",
+                        unmatched,
+                    )
+                    % {"n": unmatched},
+                    messages.WARNING,
+                )
 
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(_listings=Count("listings"))
@@ -119,13 +159,27 @@ class SellingListAdmin(admin.ModelAdmin):
     def listing_count(self, obj):
         return obj._listings
 
+    def response_change(self, request, obj):
+        # A new profile or a pause changes what Amazon should show: preview, then confirm.
+        if {"profile", "paused"} & set(getattr(request, "_changed_fields", ())):
+            return HttpResponseRedirect(rule_change_url(selling_list=obj.pk))
+        return super().response_change(request, obj)
+
+    def save_model(self, request, obj, form, change):
+        request._changed_fields = form.changed_data
+        super().save_model(request, obj, form, change)
+
 
 class OutOfSyncFilter(admin.SimpleListFilter):
     title = "in sync"
     parameter_name = "sync"
 
     def lookups(self, request, model_admin):
-        return [("out", "Out of sync (Result ≠ last sent)"), ("in", "In sync")]
+        return [
+            ("out", "Out of sync (Result ≠ last sent)"),
+            ("in", "In sync"),
+            ("drift", "Amazon shows another quantity (drift)"),
+        ]
 
     def queryset(self, request, queryset):
         differs = Q(computed_quantity__isnull=False) & (
@@ -135,6 +189,13 @@ class OutOfSyncFilter(admin.SimpleListFilter):
             return queryset.filter(differs)
         if self.value() == "in":
             return queryset.exclude(differs)
+        if self.value() == "drift":
+            # As read back by the reconcile: Amazon's number is not the one we computed.
+            return queryset.filter(
+                fulfillment_channel="FBM",
+                amazon_quantity__isnull=False,
+                computed_quantity__isnull=False,
+            ).exclude(amazon_quantity=F("computed_quantity"))
         return queryset
 
 
@@ -175,7 +236,7 @@ class ListingAdmin(admin.ModelAdmin):
     search_fields = ["sku", "asin", "variant__title", "variant__product__title", "variant__sku"]
     autocomplete_fields = ["selling_list", "variant"]
     list_per_page = 100
-    actions = ["update_qty"]
+    actions = ["update_qty", apply_unmatched_orders]
     inlines = [QtyPushInline]
     readonly_fields = [
         "amazon_account",
@@ -240,6 +301,57 @@ class ListingAdmin(admin.ModelAdmin):
 
     def get_changelist(self, request, **kwargs):
         return ListingChangeList
+
+    def get_urls(self):
+        view = self.admin_site.admin_view(self.rule_change_view)
+        return [
+            path("rule-change/", view, name="selling_lists_listing_rule_change"),
+            *super().get_urls(),
+        ]
+
+    def rule_change_view(self, request):
+        """Flow 5: which listings a profile or Selling List change moves, before → after."""
+        if not self.has_change_permission(request):
+            raise PermissionDenied
+        scope = Listing.objects.all()
+        if profile_id := request.GET.get("profile"):
+            from profiles.models import GlobalProfile
+
+            about = get_object_or_404(GlobalProfile, pk=profile_id)
+            scope = scope.filter(selling_list__profile=about)
+        elif list_id := request.GET.get("selling_list"):
+            about = get_object_or_404(SellingList, pk=list_id)
+            scope = scope.filter(selling_list=about)
+        else:
+            raise PermissionDenied("Say which profile or Selling List changed.")
+        ids = list(scope.values_list("pk", flat=True))
+        if request.method == "POST":
+            summary = apply_rule_change(listing_ids=ids, acting_user=request.user)
+            self.message_user(
+                request,
+                ngettext(
+                    "%(count)d listing is Pending Qty Update with its new quantity.",
+                    "%(count)d listings are Pending Qty Update with their new quantities.",
+                    summary.queued,
+                )
+                % {"count": summary.queued},
+                messages.SUCCESS,
+            )
+            return HttpResponseRedirect(reverse("admin:selling_lists_listing_changelist"))
+        rows = update_qty_preview(ids)
+        changes = [row for row in rows if not row.note and row.after != row.before]
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"What the change to {about} does on Amazon",
+            "opts": self.model._meta,
+            "about": about,
+            "rows": changes[:PREVIEW_ROWS],
+            "hidden_rows": max(len(changes) - PREVIEW_ROWS, 0),
+            "to_send": len(changes),
+            "total": len(rows),
+            "not_sent": len(rows) - len(changes),
+        }
+        return TemplateResponse(request, "selling_lists/rule_change_confirmation.html", context)
 
     @admin.action(description="Update Qty on Amazon", permissions=["change"])
     def update_qty(self, request, queryset):

@@ -63,7 +63,13 @@ def compute_results(
 
     The listings must come with `selling_list__profile` loaded (see `listings_with_stock`).
     `location_overrides` replaces a profile's saved locations (the preview of an unsaved form).
+    `reserved` defaults to the Amazon order quantities not yet taken off in Shopify, so every
+    Result shown or sent carries the oversell guard.
     """
+    if reserved is None:
+        from sync.orders import reserved_by_variant
+
+        reserved = reserved_by_variant(lst.variant_id for lst in listings if lst.variant_id)
     profiles = {lst.selling_list.profile_id: lst.selling_list.profile for lst in listings}
     locations = profile_location_ids(profiles) | (location_overrides or {})
     keys = {p.metafield_key for p in profiles.values() if p.metafield_key}

@@ -55,3 +55,24 @@ def update_qty(*, listing_ids: Iterable[int], acting_user) -> UpdateQtySummary:
         - Listing.objects.filter(pk__in=ids, amazon_account__inventory_sync_enabled=False).count()
     )
     return summary
+
+
+@dataclass
+class RuleChangeSummary:
+    queued: int = 0
+    unchanged: int = 0
+
+
+def apply_rule_change(*, listing_ids: Iterable[int], acting_user) -> RuleChangeSummary:
+    """Send what a Global Profile or Selling List change did to these listings' Results.
+
+    Flow 5 of the design: the merchant saw the before → after preview and confirmed. Only
+    listings whose Result now differs from what Amazon was told are queued (reason
+    "profile_change"); static modes are included, since the merchant asked for the change.
+    """
+    from sync.services import recompute_listings
+
+    result = recompute_listings(
+        listing_ids=sorted(set(listing_ids)), reason="profile_change", acting_user=acting_user
+    )
+    return RuleChangeSummary(queued=result.queued, unchanged=result.listings - result.queued)

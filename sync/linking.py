@@ -21,6 +21,7 @@ class LinkSummary:
     already_linked: int = 0
     fba: int = 0
     not_on_amazon: list[str] = field(default_factory=list)
+    listing_ids: list[int] = field(default_factory=list)
 
     def __str__(self):
         return (
@@ -88,7 +89,7 @@ def link_by_sku(
     with transaction.atomic():
         created = Listing.objects.bulk_create(new, batch_size=1000)
         summary.linked = len(created)
-        ids = list(
+        summary.listing_ids = ids = list(
             Listing.objects.filter(
                 selling_list=selling_list, sku__in=[x.sku for x in new]
             ).values_list("pk", flat=True)

@@ -112,11 +112,17 @@ def reserved_by_variant(variant_ids: Iterable[int]) -> dict[int, int]:
 
 def unmatched_items_for_listings(listing_ids: Iterable[int]):
     """Order items that are unmatched but carry the SKU of one of these listings."""
-    query = Q(pk__in=[])
+    skus: dict[tuple[int, str], set[str]] = defaultdict(set)
     for account_id, marketplace_id, sku in Listing.objects.filter(
         pk__in=list(listing_ids)
     ).values_list("amazon_account_id", "marketplace_id", "sku"):
-        query |= Q(order__account_id=account_id, order__marketplace_id=marketplace_id, sku=sku)
+        skus[account_id, marketplace_id].add(sku)
+    query = Q(pk__in=[])
+    # One condition per account and marketplace, not per listing: linking 100k SKUs stays cheap.
+    for (account_id, marketplace_id), group in skus.items():
+        query |= Q(
+            order__account_id=account_id, order__marketplace_id=marketplace_id, sku__in=group
+        )
     return AmazonOrderItem.objects.filter(query, listing__isnull=True)
 
 

@@ -1,11 +1,10 @@
 """Celery tasks of the sync engine: thin, take ids, call one service, idempotent.
 
-Beat (`BEAT_SCHEDULE` below, wired into CELERY_BEAT_SCHEDULE): `dispatch_due_work` every few
+Beat (CELERY_BEAT_SCHEDULE in config/settings/base.py): `dispatch_due_work` every few
 seconds queues sends whose back-off is over, read-backs that are due and feeds to poll, and
 puts pushes of dead workers back to pending.
 """
 
-from datetime import timedelta
 
 from celery import shared_task
 
@@ -65,16 +64,3 @@ def dispatch_due_work() -> dict:
     for feed_pk in due.feeds:
         poll_feed.delay(feed_pk)
     return {"send": len(due.send), "confirm": len(due.confirm), "feeds": len(due.feeds)}
-
-
-# Wire into settings: CELERY_BEAT_SCHEDULE = {**sync.tasks.BEAT_SCHEDULE, ...}.
-BEAT_SCHEDULE = {
-    "sync-dispatch-due-work": {
-        "task": "sync.tasks.dispatch_due_work",
-        "schedule": timedelta(seconds=5),
-    },
-    "sync-import-due-orders": {
-        "task": "sync.order_tasks.import_due_orders_task",
-        "schedule": timedelta(minutes=5),
-    },
-}

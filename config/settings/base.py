@@ -117,6 +117,22 @@ CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 # Shared state for rate limits and locks: Redis when configured, else the database.
 REDIS_URL = env("REDIS_URL", default="")
 
+# Periodic work (Celery beat): due pushes, read-backs, feed polls, order imports, reconcile.
+CELERY_BEAT_SCHEDULE = {
+    # Sends whose back-off is over, due read-backs, feeds to poll, claims of dead workers.
+    "sync-dispatch-due-work": {"task": "sync.tasks.dispatch_due_work", "schedule": 5.0},
+    "orders-import": {"task": "sync.order_tasks.import_due_orders_task", "schedule": 300.0},
+    # Webhooks are not enough on their own: re-read Shopify, read Amazon back, repair drift.
+    "reconcile": {
+        "task": "accounts.tasks.reconcile_all_task",
+        "schedule": env.float("STOCKLINK_RECONCILE_SECONDS", default=3600.0),
+    },
+}
+
+# The sync engine. Few changes go by patchListingsItem, many by one JSON_LISTINGS_FEED;
+# docs/BENCHMARKS.md has the measurement behind the switch-over point.
+SYNC_FEED_THRESHOLD = env.int("SYNC_FEED_THRESHOLD", default=100)
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

@@ -18,7 +18,7 @@ class Migration(migrations.Migration):
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('name', models.CharField(max_length=100, unique=True)),
-                ('is_default', models.BooleanField(default=False, help_text='Used by Selling Lists that do not choose a profile. Only one can be the default.', verbose_name='default profile')),
+                ('is_default', models.BooleanField(default=False, help_text='Used by Selling Lists that choose no profile. Only one can be the default.', verbose_name='default profile')),
                 ('mode', models.CharField(choices=[('product', 'Product value / Inventory Level — Shopify stock'), ('single', 'Single stock — always 1'), ('fixed', 'Custom quantity / Fixed Quantity — always N'), ('cap', 'Not more than / Max Quantity — stock, at most N'), ('buffer', 'Quantity Buffer — stock minus N')], default='product', max_length=10, verbose_name='Item Qty mode')),
                 ('quantity', models.PositiveIntegerField(blank=True, help_text='The fixed quantity, the “not more than” maximum, or the buffer.', null=True, verbose_name='N')),
                 ('percentage', models.PositiveSmallIntegerField(blank=True, help_text='Show only this share of the stock on Amazon, rounded down. Blank: 100 %.', null=True, validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(100)], verbose_name='percentage of stock')),

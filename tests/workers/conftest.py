@@ -1,0 +1,105 @@
+"""Real Celery worker processes on PostgreSQL and Redis, for the tests that are about workers.
+
+They run with `make test-services` (CI sets DATABASE_URL and REDIS_URL); on the embedded
+default they are skipped, since SQLite in memory cannot be shared with other processes.
+"""
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.db import connection
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+BROKER_DB = 15  # a Redis database of its own, emptied before each test
+
+
+def _needs_services():
+    engine = settings.DATABASES["default"]["ENGINE"]
+    if "postgresql" not in engine or not settings.REDIS_URL:
+        pytest.skip("needs PostgreSQL and Redis: run `make test-services` (CI does)")
+
+
+@pytest.fixture
+def real_workers(live_server, request):
+    """Start `count` worker processes (default 2): `real_workers(3)`; yields their Popen list."""
+    _needs_services()
+    import redis
+
+    from config.celery import app
+
+    broker = settings.REDIS_URL.rsplit("/", 1)[0] + f"/{BROKER_DB}"
+    redis.Redis.from_url(broker).flushdb()
+    db = connection.settings_dict
+    database_url = (
+        f"postgres://{db['USER'] or 'postgres'}@{db['HOST'] or '127.0.0.1'}:"
+        f"{db['PORT'] or 5432}/{db['NAME']}"
+    )
+    env = dict(
+        os.environ,
+        DJANGO_SETTINGS_MODULE="config.settings.dev",
+        DATABASE_URL=database_url,
+        CELERY_BROKER_URL=broker,
+        CELERY_TASK_ALWAYS_EAGER="false",
+        REDIS_URL=settings.REDIS_URL,
+        STOCKLINK_BASE_URL=live_server.url,
+        DJANGO_LOG_LEVEL="WARNING",
+    )
+    saved = {k: app.conf.get(k) for k in ("broker_url", "task_always_eager")}
+    app.conf.update(broker_url=broker, task_always_eager=False)
+    app.pool.force_close_all()
+    processes: list[subprocess.Popen] = []
+
+    def start(count: int = 2) -> list[subprocess.Popen]:
+        for i in range(count):
+            processes.append(
+                subprocess.Popen(
+                    [
+                        sys.executable,
+                        "-m",
+                        "celery",
+                        "-A",
+                        "config",
+                        "worker",
+                        "--pool=prefork",
+                        "--concurrency=1",
+                        f"--hostname=test{len(processes)}-{i}@%h",
+                        "--loglevel=WARNING",
+                        "--without-gossip",
+                        "--without-mingle",
+                    ],
+                    cwd=ROOT,
+                    env=env,
+                )
+            )
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            replies = app.control.ping(timeout=1.0) or []
+            if len(replies) >= len(processes):
+                return processes
+        raise RuntimeError(f"only {len(replies)} of {len(processes)} workers answered")
+
+    yield start
+    for process in processes:
+        process.terminate()
+    for process in processes:
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+    app.conf.update(**saved)
+    app.pool.force_close_all()
+
+
+def wait_until(predicate, *, timeout: float = 60.0, interval: float = 0.2, what: str = ""):
+    """Poll `predicate` until it is true; fail with `what` when the timeout passes."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what or predicate}")
