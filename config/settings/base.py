@@ -138,6 +138,12 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env("DJANGO_LOG_LEVEL", default="INFO")},
+    "loggers": {
+        # One line per vendor request is noise at INFO; errors still show.
+        "httpx": {"level": "WARNING"},
+        # The filesystem broker has no host name; kombu warns about it on every connection.
+        "kombu.connection": {"level": "ERROR"},
+    },
 }
 
 # Official API specifications (copies) that the sandbox and the tests validate against.
