@@ -22,13 +22,17 @@ run: install
 
 ## The whole suite on the embedded default (SQLite). CI also runs test-services.
 test: install browser-deps lint
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n 2
 
 ## The suite against PostgreSQL and Redis, with real Celery worker processes.
 test-services: install browser-deps
 	DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/stocklink} \
 	REDIS_URL=$${REDIS_URL:-redis://127.0.0.1:6379/0} \
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n 2 -m "not workers"
+	# The worker tests share one Redis broker database: one at a time.
+	DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/stocklink} \
+	REDIS_URL=$${REDIS_URL:-redis://127.0.0.1:6379/0} \
+	$(PY) -m pytest -q -p no:xdist -m workers
 
 lint: install
 	$(VENV)/bin/ruff check .

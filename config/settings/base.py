@@ -132,6 +132,8 @@ CELERY_BEAT_SCHEDULE = {
 # The sync engine. Few changes go by patchListingsItem, many by one JSON_LISTINGS_FEED;
 # docs/BENCHMARKS.md has the measurement behind the switch-over point.
 SYNC_FEED_THRESHOLD = env.int("SYNC_FEED_THRESHOLD", default=100)
+# A worker's claim on pushes lapses after this; a killed worker's pushes are then sent again.
+SYNC_CLAIM_LEASE_SECONDS = env.float("SYNC_CLAIM_LEASE_SECONDS", default=600.0)
 
 LOGGING = {
     "version": 1,

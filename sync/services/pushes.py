@@ -57,7 +57,8 @@ CONFIRM_DELAY = timedelta(seconds=float(getattr(settings, "SYNC_CONFIRM_DELAY", 
 FIRST_FEED_POLL = timedelta(seconds=float(getattr(settings, "SYNC_FIRST_FEED_POLL", 5.0)))
 # A push still "sending" after this long belongs to a worker that died: send it again (absolute
 # quantities make that safe).
-LEASE = timedelta(minutes=10)
+# A claim older than this belongs to a dead worker (SIGKILL, OOM): its pushes are sent again.
+LEASE = timedelta(seconds=float(getattr(settings, "SYNC_CLAIM_LEASE_SECONDS", 600)))
 # Credentials refused: no point retrying soon; the merchant has to fix them.
 AUTH_BACKOFF = timedelta(minutes=5)
 

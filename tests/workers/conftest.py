@@ -25,8 +25,8 @@ def _needs_services():
 
 
 @pytest.fixture
-def real_workers(live_server, request):
-    """Start `count` worker processes (default 2): `real_workers(3)`; yields their Popen list."""
+def real_workers(live_server, tmp_path):
+    """`real_workers(3)` starts 3 worker processes and a beat; returns the workers."""
     _needs_services()
     import redis
 
@@ -48,13 +48,31 @@ def real_workers(live_server, request):
         REDIS_URL=settings.REDIS_URL,
         STOCKLINK_BASE_URL=live_server.url,
         DJANGO_LOG_LEVEL="WARNING",
+        SYNC_CLAIM_LEASE_SECONDS="15",  # the kill test waits for a dead worker's claim to lapse
     )
     saved = {k: app.conf.get(k) for k in ("broker_url", "task_always_eager")}
     app.conf.update(broker_url=broker, task_always_eager=False)
-    app.pool.force_close_all()
+    _reset_connections(app)
     processes: list[subprocess.Popen] = []
 
-    def start(count: int = 2) -> list[subprocess.Popen]:
+    def start(count: int = 2, *, beat: bool = True) -> list[subprocess.Popen]:
+        if beat:
+            processes.append(
+                subprocess.Popen(
+                    [
+                        sys.executable,
+                        "-m",
+                        "celery",
+                        "-A",
+                        "config",
+                        "beat",
+                        "--loglevel=WARNING",
+                        f"--schedule={tmp_path / 'beat-schedule'}",
+                    ],
+                    cwd=ROOT,
+                    env=env,
+                )
+            )
         for i in range(count):
             processes.append(
                 subprocess.Popen(
@@ -76,12 +94,13 @@ def real_workers(live_server, request):
                     env=env,
                 )
             )
+        workers = [p for p in processes if "worker" in p.args and p.poll() is None]
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             replies = app.control.ping(timeout=1.0) or []
-            if len(replies) >= len(processes):
-                return processes
-        raise RuntimeError(f"only {len(replies)} of {len(processes)} workers answered")
+            if len(replies) >= len(workers):
+                return workers
+        raise RuntimeError(f"only {len(replies)} of {len(workers)} workers answered")
 
     yield start
     for process in processes:
@@ -92,7 +111,18 @@ def real_workers(live_server, request):
         except subprocess.TimeoutExpired:
             process.kill()
     app.conf.update(**saved)
-    app.pool.force_close_all()
+    _reset_connections(app)
+
+
+def _reset_connections(app) -> None:
+    """Drop pooled broker connections so the next task uses the broker set just now."""
+    from kombu import pools
+
+    pools.reset()  # kombu keeps producer pools per connection URL, process-wide
+    if app._pool is not None:
+        app._pool.force_close_all()
+        app._pool = None
+    app.amqp._producer_pool = None
 
 
 def wait_until(predicate, *, timeout: float = 60.0, interval: float = 0.2, what: str = ""):
