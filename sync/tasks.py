@@ -5,7 +5,6 @@ seconds queues sends whose back-off is over, read-backs that are due and feeds t
 puts pushes of dead workers back to pending.
 """
 
-
 from celery import shared_task
 
 from .clients.errors import RateLimited, TransientError

@@ -93,8 +93,9 @@ def test_two_workers_lose_no_push_send_none_twice_and_never_exceed_the_rate(
 
     assert amazon_matches_every_result(world) == {}
     over = dict(
-        RateBucket.objects.filter(seller_id=world.account.seller_id, throttled_count__gt=0)
-        .values_list("operation", "throttled_count")
+        RateBucket.objects.filter(
+            seller_id=world.account.seller_id, throttled_count__gt=0
+        ).values_list("operation", "throttled_count")
     )
     assert over == {}, f"requests over Amazon's rate: {over}"
     patch_requests = RateBucket.objects.get(
