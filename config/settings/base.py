@@ -103,6 +103,9 @@ CELERY_BROKER_TRANSPORT_OPTIONS = (
         "data_folder_out": str(_broker_dir),
         "processed_folder": str(_broker_dir / "processed"),
         "store_processed": False,
+        "control_folder": str(_broker_dir / "control"),
+        # The default 1 s poll would add a second per hop to the seconds-not-minutes promise.
+        "polling_interval": 0.05,
     }
     if CELERY_BROKER_URL.startswith("filesystem")
     else {}
