@@ -221,6 +221,7 @@ class ListingAdmin(admin.ModelAdmin):
         "shopify_stock_col",
         "result_col",
         "last_sent_quantity",
+        "amazon_quantity",
         "status",
         "fulfillment_channel",
     ]
