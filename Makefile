@@ -6,7 +6,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell sha1sum requirements.lock | cut -c1-12)
 
-.PHONY: install run test test-sqlite test-services lint browser-deps bench clean
+.PHONY: install run test test-services lint browser-deps bench clean
 
 $(STAMP): requirements.lock
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -47,8 +47,9 @@ browser-deps:
 	      || echo "chromium could not be installed: browser tests will be skipped"; \
 	  else echo "chromium is not installed (apt-get install chromium): browser tests will be skipped"; fi; }
 
+## Every benchmark in bench/ (minutes; each prints one JSON line, see docs/BENCHMARKS.md).
 bench: install
-	$(PY) bench/run_all.py
+	for script in bench/[a-z]*.py; do $(PY) $$script || exit 1; done
 
 clean:
 	rm -rf $(VENV) db.sqlite3* var staticfiles
