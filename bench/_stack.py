@@ -89,6 +89,7 @@ class Stack:
         concurrency: int = 2,
         broker_poll: float | None = None,
         redis_db: int = DEFAULT_REDIS_DB,
+        broker: bool = True,
         extra_env: dict | None = None,
     ):
         self.config = config
@@ -96,6 +97,7 @@ class Stack:
         self.concurrency = concurrency
         self.broker_poll = broker_poll
         self.redis_db = redis_db
+        self.broker = broker  # False: an in-memory broker, nothing leaves the process
         self.extra_env = extra_env or {}
         self.procs: list[tuple[str, subprocess.Popen]] = []
         self.tmp = Path(tempfile.mkdtemp(prefix=f"stocklink-bench-{config}-"))
@@ -117,6 +119,8 @@ class Stack:
         return f"{base}/{self.pg_name}"
 
     def _broker_env(self) -> dict:
+        if not self.broker:
+            return {"CELERY_BROKER_URL": "memory://", "REDIS_URL": ""}
         if self.config == "sqlite":
             env = {
                 "CELERY_BROKER_URL": "filesystem://",
@@ -244,6 +248,16 @@ class Stack:
         if out.returncode:
             raise RuntimeError(f"driver failed ({out.returncode}): {out.stderr[-4000:]}")
         return out.stdout
+
+    def exited(self) -> dict:
+        """Processes of the stack that stopped by themselves, with their last log line."""
+        out = {}
+        for name, proc in self.procs:
+            if proc.poll() is not None:
+                lines = self.log(name).strip().splitlines() or [""]
+                critical = [line for line in lines if "CRITICAL" in line]
+                out[name] = (critical or lines)[-1][-300:]
+        return out
 
     # --- tear-down --------------------------------------------------------------------------
 

@@ -170,6 +170,8 @@ def drive(args) -> None:
                 seen = row[1].timestamp()
                 break
             time.sleep(0.01)
+        if seen is None and i < args.warmup or misses >= 3:
+            break  # nothing arrives any more (a process of the stack died): stop early
         if i >= args.warmup:
             if seen is None:
                 misses += 1
@@ -262,6 +264,9 @@ def main():
                     timeout=300 + (args.changes + args.warmup) * (args.gap + args.timeout),
                 )
                 results[name] = json.loads(out.strip().splitlines()[-1])
+                dead = stack.exited()
+                if dead:
+                    results[name]["exited"] = dead
         except Unavailable as exc:
             results[name] = {"skipped": str(exc)}
     print(

@@ -1,0 +1,274 @@
+"""Amazon calls per N changed listings, and the time to confirm N listings by patches vs a feed.
+
+.venv/bin/python bench/amazon_calls.py [--sizes 1,10,100,1000,5000] [--feed-delay 30]
+                                       [--patch-sizes 10,50,100] [--skip-timing]
+
+The app's web server (`manage.py runserver`: Stocklink and the sandbox) on a fresh SQLite
+database, the sandbox's rate limits on. The driver process plays the worker and the beat: it
+calls the sync services itself (send_pending_pushes, confirm_pushes when due, poll_feed when
+its next_poll_at is due), so every Amazon call goes over HTTP through the real SP-API client.
+
+1. Calls: a shop and seller with max(sizes) + 100 SKUs (1 location) are connected (catalogue
+   import, Link by SKU). For each N, the stock of N listings changes (apply_inventory_levels,
+   the path a webhook takes), then the pushes are sent with the default SYNC_FEED_THRESHOLD and
+   driven until every one is confirmed. Calls are the sandbox's per-operation request counters
+   (RateBucket.requests_count) before and after; the feed document upload and the processing
+   report download (pre-signed URLs, not SP-API operations) are listed apart. Then a recompute
+   of every listing with unchanged stock and a send: 0 calls expected.
+2. Timing: N listings confirmed by patches (paced by the shared limiter at 5 req/s x 0.9) for
+   --patch-sizes, and by one feed with the sandbox's feed processing delay at --feed-delay
+   seconds, polled on the engine's own schedule (first poll after 5 s, then 8, 16, 32 … s).
+
+Prints one JSON line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+
+from _common import ROOT, machine
+
+US = "ATVPDKIKX0DER"
+
+
+def _setup():
+    sys.path.insert(0, str(ROOT))
+    import django
+
+    django.setup()
+
+
+def _connect(variants: int):
+    from django.conf import settings
+
+    from accounts.models import AmazonAccount, Marketplace, ShopifyStore
+    from profiles.models import default_profile
+    from sandbox.amazon.seed import seed_seller
+    from sandbox.shopify.seed import seed_shop
+    from selling_lists.models import SellingList
+    from sync.catalogue import import_catalogue
+    from sync.linking import link_by_sku
+
+    base = settings.STOCKLINK_BASE_URL.rstrip("/")
+    domain = "bench-calls.myshopify.com"
+    shop, stock = seed_shop(variants=variants, locations=1, shop=domain)
+    amazon = seed_seller(
+        listings=[(sku, max(qty, 0), "DEFAULT") for sku, qty in stock], marketplace_ids=(US,)
+    )
+    store = ShopifyStore.objects.create(
+        name="Bench shop",
+        shop_domain=domain,
+        access_token=shop["access_token"],
+        webhook_secret=shop["client_secret"],
+        base_url=f"{base}/sandbox/shopify/{domain}",
+    )
+    account = AmazonAccount.objects.create(
+        name="Bench seller",
+        seller_id=amazon["seller_id"],
+        region="NA",
+        lwa_client_id=amazon["client_id"],
+        lwa_client_secret=amazon["client_secret"],
+        refresh_token=amazon["refresh_token"],
+        endpoint=f"{base}/sandbox/amazon",
+        token_url=f"{base}/sandbox/amazon/auth/o2/token",
+    )
+    account.marketplaces.set(Marketplace.objects.filter(pk=US))
+    import_catalogue(store=store, bulk=False)
+    selling_list = SellingList.objects.create(
+        name="US",
+        amazon_account=account,
+        marketplace_id=US,
+        shopify_store=store,
+        profile=default_profile(),
+    )
+    link_by_sku(selling_list=selling_list)
+    return store, account
+
+
+def _calls(seller_id: str) -> dict:
+    from sandbox.amazon.models import RateBucket
+
+    return dict(
+        RateBucket.objects.filter(seller_id=seller_id).values_list("operation", "requests_count")
+    )
+
+
+def _delta(before: dict, after: dict) -> dict:
+    return {op: n - before.get(op, 0) for op, n in sorted(after.items()) if n - before.get(op, 0)}
+
+
+def _busy():
+    from sync.models import PushState, QtyPush
+
+    return QtyPush.objects.filter(state__in=[PushState.PENDING, PushState.SENDING, PushState.SENT])
+
+
+def _drive(account, *, feed_threshold=None, timeout=900.0) -> dict:
+    """Send, then confirm / poll as the beat would (each when due) until nothing is in flight."""
+    from django.utils import timezone
+
+    from sync.models import AmazonFeed
+    from sync.services import confirm_pushes, poll_feed, send_pending_pushes
+
+    start = time.monotonic()
+    sent = send_pending_pushes(account_id=account.pk, feed_threshold=feed_threshold)
+    deadline = start + timeout
+    while _busy().exists() and time.monotonic() < deadline:
+        now = timezone.now()
+        for feed_pk in AmazonFeed.objects.filter(
+            applied_at__isnull=True, next_poll_at__lte=now
+        ).values_list("pk", flat=True):
+            poll_feed(feed_pk=feed_pk)
+        confirm_pushes(account_id=account.pk)
+        if _busy().filter(state="pending", next_attempt_at__lte=timezone.now()).exists():
+            send_pending_pushes(account_id=account.pk, feed_threshold=feed_threshold)
+        time.sleep(0.1)
+    return {
+        "s": round(time.monotonic() - start, 2),
+        "claimed": sent.claimed,
+        "feeds": len(sent.feeds),
+        "settled": not _busy().exists(),
+    }
+
+
+def _change(store, listings, bump: int) -> int:
+    """New stock for these listings' variants, through the webhook's ingestion path."""
+    from django.utils import timezone
+
+    from accounts.models import InventoryLevel
+    from sync.services.outbox import LevelUpdate, apply_inventory_levels
+
+    now = timezone.now()
+    levels = InventoryLevel.objects.filter(
+        variant_id__in=[lst.variant_id for lst in listings]
+    ).select_related("variant", "location")
+    summary = apply_inventory_levels(
+        store=store,
+        levels=[
+            LevelUpdate(
+                inventory_item_id=lv.variant.inventory_item_id,
+                location_id=lv.location.shopify_id,
+                available=max(lv.available, 0) + bump,
+                updated_at=now,
+            )
+            for lv in levels
+        ],
+    )
+    return summary.recompute.queued if summary.recompute else 0
+
+
+def drive(args) -> None:
+    _setup()
+    from django.conf import settings
+
+    from sandbox.amazon.models import Document, SandboxSettings, throttled_count
+    from selling_lists.models import Listing, ListingStatus
+    from sync import tasks
+    from sync.services import recompute_listings
+
+    # The driver is the worker: tasks queued on commit are not needed (memory broker anyway).
+    tasks.send_pending.delay_on_commit = lambda *a, **kw: None
+
+    sizes = [int(s) for s in args.sizes.split(",")]
+    store, account = _connect(max(sizes) + 100)
+    _drive(account)  # whatever linking queued
+    usable = list(
+        Listing.objects.filter(
+            amazon_account=account, status=ListingStatus.LINKED, variant__tracked=True
+        ).order_by("pk")
+    )
+    knobs = SandboxSettings.load()
+    knobs.rate_limits_enabled = True
+    knobs.feed_processing_delay_seconds = 0
+    knobs.save()
+
+    calls = []
+    for i, n in enumerate(sizes):
+        queued = _change(store, usable[:n], bump=10 + i)
+        before = _calls(account.seller_id)
+        docs = Document.objects.filter(seller__seller_id=account.seller_id).count()
+        run = _drive(account)
+        calls.append(
+            {
+                "n": n,
+                "queued": queued,
+                "transport": "feed" if run["feeds"] else "patch",
+                "sp_api_calls": _delta(before, _calls(account.seller_id)),
+                "documents": Document.objects.filter(seller__seller_id=account.seller_id).count()
+                - docs,
+                "one_call_per_listing": n,
+                **run,
+            }
+        )
+        calls[-1]["total_sp_api_calls"] = sum(calls[-1]["sp_api_calls"].values())
+
+    before = _calls(account.seller_id)
+    summary = recompute_listings(
+        variant_ids=[lst.variant_id for lst in usable], reason="stock_change"
+    )
+    run = _drive(account)
+    unchanged = {
+        "listings": summary.listings,
+        "queued": summary.queued,
+        "sp_api_calls": sum(_delta(before, _calls(account.seller_id)).values()),
+    }
+
+    timing = {}
+    if not args.skip_timing:
+        patches = []
+        for i, n in enumerate(int(s) for s in args.patch_sizes.split(",")):
+            _change(store, usable[:n], bump=100 + i)
+            patches.append({"n": n, **_drive(account, feed_threshold=10**9)})
+        knobs.feed_processing_delay_seconds = args.feed_delay
+        knobs.save()
+        n = int(args.patch_sizes.split(",")[-1])
+        _change(store, usable[:n], bump=200)
+        before = _calls(account.seller_id)
+        feed = {"n": n, "processing_delay_s": args.feed_delay, **_drive(account, feed_threshold=1)}
+        feed["sp_api_calls"] = _delta(before, _calls(account.seller_id))
+        timing = {"patches": patches, "feed": feed}
+
+    print(
+        json.dumps(
+            {
+                "calls": calls,
+                "unchanged": unchanged,
+                "timing": timing,
+                "feed_threshold": settings.SYNC_FEED_THRESHOLD,
+                "throttled": throttled_count(account.seller_id),
+            }
+        )
+    )
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--sizes", default="1,10,100,1000,5000")
+    parser.add_argument("--patch-sizes", default="10,50,100")
+    parser.add_argument("--feed-delay", type=float, default=30.0)
+    parser.add_argument("--skip-timing", action="store_true")
+    parser.add_argument("--drive", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.drive:
+        drive(args)
+        return
+
+    from _stack import Stack
+
+    with Stack(config="sqlite", worker=False, beat=False, broker=False) as stack:
+        forwarded = [
+            f"--sizes={args.sizes}",
+            f"--patch-sizes={args.patch_sizes}",
+            f"--feed-delay={args.feed_delay}",
+            *(["--skip-timing"] if args.skip_timing else []),
+        ]
+        out = stack.run_driver(["bench/amazon_calls.py", "--drive", *forwarded], timeout=2400)
+    result = json.loads(out.strip().splitlines()[-1])
+    print(json.dumps({"benchmark": "amazon_calls", **result, "machine": machine()}))
+
+
+if __name__ == "__main__":
+    main()
