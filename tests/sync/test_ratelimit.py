@@ -107,12 +107,12 @@ def test_limiter_sleeps_for_its_token_and_raises_when_the_wait_is_too_long():
     limiter = Limiter(
         seller_id="A1TEST", region="NA", bucket=DatabaseBucket(), max_wait=1.0, sleep=slept.append
     )
-    for _ in range(5):
+    for _ in range(rate_for("patch_listing").burst):
         limiter.wait("patch_listing")
     limiter.wait("patch_listing")
     assert slept and slept[-1] == pytest.approx(1 / rate_for("patch_listing").per_second, abs=0.05)
 
-    for _ in range(5):  # createFeed: 5 per 5 minutes
+    for _ in range(rate_for("create_feed").burst):  # createFeed: 5 per 5 minutes
         limiter.wait("create_feed")
     with pytest.raises(RateLimited) as raised:
         limiter.wait("create_feed")
@@ -121,6 +121,7 @@ def test_limiter_sleeps_for_its_token_and_raises_when_the_wait_is_too_long():
 
 def test_rates_stay_below_amazons_published_ones():
     assert rate_for("patch_listing").per_second < 5.0
-    assert rate_for("patch_listing").burst <= 5
-    assert rate_for("get_listing").burst <= 5
+    # One token of Amazon's burst is held back to absorb jitter between workers.
+    assert rate_for("patch_listing").burst == 4
+    assert rate_for("get_listing").burst == 4
     assert rate_for("create_feed").per_second * 300 <= 5
