@@ -143,6 +143,7 @@ def decide(
         return Decision(settled, message, outcome="held" if message else "unchanged")
     if (
         not explicit
+        and reason != PushReason.RECONCILE  # reconcile retries them against what Amazon shows
         and pending_quantity is None
         and listing.status in (ListingStatus.FAILED, ListingStatus.NOT_ON_AMAZON)
         and target == previous_target

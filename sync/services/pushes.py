@@ -55,12 +55,14 @@ MAX_ATTEMPTS = int(getattr(settings, "SYNC_MAX_ATTEMPTS", 8))
 MAX_CHECKS = int(getattr(settings, "SYNC_MAX_CHECKS", 8))
 CONFIRM_DELAY = timedelta(seconds=float(getattr(settings, "SYNC_CONFIRM_DELAY", 2.0)))
 FIRST_FEED_POLL = timedelta(seconds=float(getattr(settings, "SYNC_FIRST_FEED_POLL", 5.0)))
-# A push still "sending" after this long belongs to a worker that died: send it again (absolute
-# quantities make that safe).
-# A claim older than this belongs to a dead worker (SIGKILL, OOM): its pushes are sent again.
+# A claim older than this belongs to a dead worker (SIGKILL, OOM): its pushes are sent again
+# (absolute quantities make that safe).
 LEASE = timedelta(seconds=float(getattr(settings, "SYNC_CLAIM_LEASE_SECONDS", 600)))
 # Credentials refused: no point retrying soon; the merchant has to fix them.
 AUTH_BACKOFF = timedelta(minutes=5)
+# Amazon may take hours over a feed (up to 8 h reported); past this we stop waiting for it and
+# send its pushes again.
+FEED_GIVE_UP = timedelta(hours=24)
 
 ClientFactory = Callable[[AmazonAccount, str], object]
 
@@ -172,9 +174,10 @@ def _release(push: QtyPush, *, delay: timedelta, message: str, count_attempt: bo
     if count_attempt and attempts >= MAX_ATTEMPTS:
         _fail(push, message=f"Gave up after {attempts} attempts: {message}")
         return
+    ours = {"pk": push.pk, "state": PushState.SENDING, "claim_token": push.claim_token}
     try:
         with transaction.atomic():
-            QtyPush.objects.filter(pk=push.pk, state=PushState.SENDING).update(
+            QtyPush.objects.filter(**ours).update(
                 state=PushState.PENDING,
                 claim_token=None,
                 attempts=attempts,
@@ -184,7 +187,7 @@ def _release(push: QtyPush, *, delay: timedelta, message: str, count_attempt: bo
             )
     except IntegrityError:
         # A newer target was queued while this one was on the wire: it replaces this one.
-        QtyPush.objects.filter(pk=push.pk, state=PushState.SENDING).update(
+        QtyPush.objects.filter(**ours).update(
             state=PushState.SUPERSEDED,
             message=f"{message} A newer target is pending.",
             updated_at=now,
@@ -201,7 +204,11 @@ def _fail(
 ) -> None:
     now = timezone.now()
     with transaction.atomic():
-        QtyPush.objects.filter(pk=push.pk).update(
+        # Only while the claim is still ours: a worker that outlived its lease must not
+        # overwrite a push that was sent again since.
+        updated = QtyPush.objects.filter(
+            pk=push.pk, state=PushState.SENDING, claim_token=push.claim_token
+        ).update(
             state=PushState.FAILED,
             claim_token=None,
             attempts=push.attempts + 1,
@@ -211,9 +218,10 @@ def _fail(
             sent_at=push.sent_at or now,
             updated_at=now,
         )
-        Listing.objects.filter(pk=push.listing_id).update(
-            status=listing_status, status_message=message, updated_at=now
-        )
+        if updated:
+            Listing.objects.filter(pk=push.listing_id).update(
+                status=listing_status, status_message=message, updated_at=now
+            )
 
 
 def _listing_status_after(listing_id: int) -> str:
@@ -432,7 +440,9 @@ def _send_one_patch(push, client, limiter, summary) -> tuple[timedelta, str] | N
         )
         return None
     summary.accepted += 1
-    QtyPush.objects.filter(pk=push.pk).update(
+    QtyPush.objects.filter(
+        pk=push.pk, state=PushState.SENDING, claim_token=push.claim_token
+    ).update(
         state=PushState.SENT,
         transport=PushTransport.PATCH,
         amazon_status=result.status,
@@ -461,8 +471,8 @@ def _send_feed(account, marketplace_id, client, limiter, summary: SendSummary) -
         for push in claimed
     ]
     try:
-        limiter.wait("create_feed")
         limiter.wait("create_feed_document")
+        limiter.wait("create_feed")
         feed_id = client.submit_quantity_feed(items)
     except (TransientError, AuthenticationFailed) as exc:
         retry = exc.retry_after if isinstance(exc, TransientError) else AUTH_BACKOFF.total_seconds()
@@ -483,6 +493,14 @@ def _send_feed(account, marketplace_id, client, limiter, summary: SendSummary) -
         return
     now = timezone.now()
     with transaction.atomic():
+        still_ours = set(
+            QtyPush.objects.filter(
+                pk__in=[p.pk for p in claimed],
+                state=PushState.SENDING,
+                claim_token=claimed[0].claim_token,
+            ).values_list("pk", flat=True)
+        )
+        claimed = [push for push in claimed if push.pk in still_ours]
         feed = AmazonFeed.objects.create(
             account=account,
             marketplace_id=marketplace_id,
@@ -582,6 +600,13 @@ def confirm_pushes(
                         pk__in=[p.pk for p in group[index:]], state=PushState.SENT
                     ).update(next_attempt_at=later)
                     return summary
+                except TransientError as exc:
+                    # Amazon's hiccup says nothing about the push: look again later.
+                    QtyPush.objects.filter(pk=push.pk, state=PushState.SENT).update(
+                        next_attempt_at=timezone.now() + backoff(push.checks + 1),
+                        message=f"Read-back failed for now: {exc.message}",
+                    )
+                    continue
                 except MarketplaceError as exc:
                     _not_yet(push, summary, note=f"Read-back failed: {exc.message}")
                     continue
@@ -664,10 +689,11 @@ def poll_feed(
     client = (client_factory or _default_client)(feed.account, feed.marketplace_id)
     limiter = _limiter(feed.account, limiter)
     now = timezone.now()
+    give_up = ""  # why the feed's pushes go back to pending instead of being applied
+    report = None
     try:
         limiter.wait("get_feed")
         status = client.get_feed(feed.feed_id)
-        report = None
         if status.processing_status == "DONE" and status.result_document_id:
             limiter.wait("get_feed_document")
             report = client.get_feed_report(status.result_document_id)
@@ -676,34 +702,37 @@ def poll_feed(
             next_poll_at=now + timedelta(seconds=max(exc.retry_after, 5.0))
         )
         return feed.status
+    except MarketplaceError as exc:
+        # Not found, refused credentials: this feed will never report; send its pushes again.
+        give_up = f"Amazon would not report on feed {feed.feed_id}: {exc.message}"
     finally:
         close = getattr(client, "close", None)
         if close:
             close()
     feed.polls += 1
-    feed.status = status.processing_status
-    feed.result_document_id = status.result_document_id or ""
-    if status.processing_status in _FEED_RUNNING:
-        feed.next_poll_at = now + min(backoff(feed.polls + 2), timedelta(minutes=5))
-        feed.save(update_fields=["polls", "status", "result_document_id", "next_poll_at"])
-        return feed.status
+    if not give_up:
+        feed.status = status.processing_status
+        feed.result_document_id = status.result_document_id or ""
+        if status.processing_status in _FEED_RUNNING:
+            if now - feed.submitted_at < FEED_GIVE_UP:
+                feed.next_poll_at = now + min(backoff(feed.polls + 2), timedelta(minutes=5))
+                feed.save(update_fields=["polls", "status", "result_document_id", "next_poll_at"])
+                return feed.status
+            give_up = f"Feed {feed.feed_id} was still {feed.status} after {FEED_GIVE_UP}."
+        elif status.processing_status != "DONE" or report is None:
+            give_up = f"Amazon ended feed {feed.feed_id} {status.processing_status}."
     with transaction.atomic():
         feed.finished_at = now
         feed.report = report
         feed.applied_at = now
         feed.save()
-        if status.processing_status == "DONE" and report is not None:
+        if not give_up:
             _apply_report(feed, report, now)
         else:
             for push in QtyPush.objects.filter(feed=feed, state=PushState.SENT):
                 push.state = PushState.SENDING  # _release expects a claimed push
                 QtyPush.objects.filter(pk=push.pk).update(state=PushState.SENDING)
-                _release(
-                    push,
-                    delay=backoff(push.attempts),
-                    message=f"Amazon ended feed {feed.feed_id} {status.processing_status}.",
-                    count_attempt=False,
-                )
+                _release(push, delay=backoff(push.attempts), message=give_up, count_attempt=False)
     return feed.status
 
 

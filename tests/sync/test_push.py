@@ -6,6 +6,7 @@ import pytest
 from django.utils import timezone
 
 from selling_lists.models import ListingStatus
+from sync.clients.errors import NotFound, TransientError
 from sync.models import AmazonFeed, PushState, PushTransport, QtyPush
 from sync.services import (
     claim_pushes,
@@ -261,3 +262,56 @@ def test_pushes_of_a_dead_worker_go_back_to_pending():
 
     assert release_stale_claims() == 2
     assert QtyPush.objects.filter(state=PushState.PENDING).count() == 2
+
+
+def test_a_feed_amazon_will_not_report_on_sends_its_pushes_again():
+    account, listings = queued_listings(2)
+    amazon = FakeAmazon(quantities={lst.sku: 0 for lst in listings})
+    send(account, amazon, feed_threshold=2)
+    feed = AmazonFeed.objects.get()
+
+    def feed_gone(feed_id):
+        raise NotFound("Feed not found", status=404)
+
+    amazon.get_feed = feed_gone
+    poll_feed(feed_pk=feed.pk, client_factory=amazon, limiter=free_limiter(account))
+
+    feed.refresh_from_db()
+    assert feed.applied_at is not None  # never polled again
+    assert QtyPush.objects.filter(state=PushState.PENDING).count() == 2
+    assert "would not report" in QtyPush.objects.first().message
+
+
+def test_a_feed_stuck_in_progress_for_a_day_is_given_up_and_resent():
+    account, listings = queued_listings(2)
+    amazon = FakeAmazon(quantities={lst.sku: 0 for lst in listings}, feed_status="IN_PROGRESS")
+    send(account, amazon, feed_threshold=2)
+    AmazonFeed.objects.update(submitted_at=timezone.now() - timedelta(hours=25))
+
+    poll_feed(
+        feed_pk=AmazonFeed.objects.get().pk, client_factory=amazon, limiter=free_limiter(account)
+    )
+
+    assert QtyPush.objects.filter(state=PushState.PENDING).count() == 2
+
+
+def test_a_5xx_on_read_back_does_not_use_up_the_checks():
+    account, listings = queued_listings(1)
+    amazon = FakeAmazon(quantities={listings[0].sku: 0})
+    send(account, amazon)
+
+    def unavailable(sku):
+        raise TransientError("Service unavailable", status=503)
+
+    real_get = amazon.get_listing
+    amazon.get_listing = unavailable
+    for _ in range(10):  # more than SYNC_MAX_CHECKS outages in a row
+        due_now()
+        confirm(account, amazon)
+    push = QtyPush.objects.get()
+    assert push.state == PushState.SENT and push.checks == 0
+
+    amazon.get_listing = real_get
+    due_now()
+    confirm(account, amazon)
+    assert QtyPush.objects.get().state == PushState.DONE
