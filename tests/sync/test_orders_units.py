@@ -160,9 +160,10 @@ def test_scheduled_imports_respect_the_search_orders_rate(world):
     assert not orders.orders_import_due(world.account, NOW + timedelta(seconds=300), 2)
 
 
-def test_every_page_of_search_orders_takes_a_token_of_the_sellers_bucket(world):
+def test_every_page_of_search_orders_takes_a_token_of_the_sellers_bucket(world, settings):
     from sync.models import RateLimitBucket
 
+    settings.REDIS_URL = ""  # the database bucket, whose state this test reads
     world.amazon.orders = [remote(f"111-0000001-{n:07d}") for n in range(250)]
     summary = run(world)
 
@@ -171,8 +172,10 @@ def test_every_page_of_search_orders_takes_a_token_of_the_sellers_bucket(world):
     assert 16.9 < bucket.tokens < 17.1  # burst 20, three pages of 100
 
 
-def test_an_empty_budget_raises_rate_limited_and_keeps_the_window(world):
+def test_an_empty_budget_raises_rate_limited_and_keeps_the_window(world, settings):
     from sync.clients.errors import RateLimited
+
+    settings.REDIS_URL = ""  # the database bucket, which this test empties
     from sync.models import RateLimitBucket
     from sync.ratelimit import bucket_key
 
