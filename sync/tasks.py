@@ -53,8 +53,13 @@ def poll_feed(self, feed_pk: int) -> None:
 
 @shared_task(ignore_result=True)
 def dispatch_due_work() -> dict:
-    """Beat entry: queue what is due now (sends after back-off, read-backs, feed polls)."""
+    """Beat entry: queue what is due now (sends after back-off, read-backs, feed polls, and
+    webhook events that were stored but never processed)."""
+    from .webhooks import stranded_events
+
     pushes.release_stale_claims()
+    for event_pk in stranded_events():
+        process_webhook_event.delay(event_pk)
     due = pushes.due_work()
     for account_id in due.send:
         send_pending.delay(account_id)

@@ -17,11 +17,11 @@ import json
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, Min
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
@@ -65,6 +65,8 @@ SUBSCRIBED_TOPICS = (
 )
 # Items re-read together: one GraphQL page (the client splits larger sets itself).
 COALESCE_ITEMS = 100
+# How far our clock may run ahead of Shopify's before a real change looks stale.
+STALE_MARGIN = timedelta(seconds=5)
 
 
 @dataclass(frozen=True)
@@ -169,7 +171,18 @@ class ProcessSummary:
     notes: list[str] = field(default_factory=list)
 
 
+class MalformedPayload(ValueError):
+    """A signed payload without the ids its topic promises."""
+
+
 def _item_ids(event: WebhookEvent) -> set[int]:
+    try:
+        return _read_item_ids(event)
+    except (TypeError, ValueError, AttributeError) as exc:
+        raise MalformedPayload(f"Malformed {event.topic} payload: {exc}") from exc
+
+
+def _read_item_ids(event: WebhookEvent) -> set[int]:
     payload = event.payload
     if event.topic.startswith("inventory_levels/"):
         return {int(payload["inventory_item_id"])} if payload.get("inventory_item_id") else set()
@@ -189,7 +202,7 @@ def _is_stale(event: WebhookEvent) -> bool:
     if event.triggered_at is None:
         return False
     payload = event.payload
-    if event.topic == "inventory_levels/update":
+    if event.topic == "inventory_levels/update" and str(payload.get("location_id", "")).isdigit():
         held = (
             InventoryLevel.objects.filter(
                 variant__store_id=event.store_id,
@@ -200,7 +213,9 @@ def _is_stale(event: WebhookEvent) -> bool:
             .values_list("updated_at", flat=True)
             .first()
         )
-        return held is not None and held >= event.triggered_at
+        # Our read time against Shopify's trigger time: a margin keeps a clock running a little
+        # ahead of Shopify's from discarding a real change (reconcile would only catch it later).
+        return held is not None and held >= event.triggered_at + STALE_MARGIN
     return False
 
 
@@ -234,11 +249,17 @@ def process_webhook_event(*, event_pk: int, client=None) -> ProcessSummary:
     )
     item_ids: set[int] = set()
     fresh, stale = [], []
+    malformed = []
     for candidate in events:
+        try:
+            ids = _item_ids(candidate)
+        except MalformedPayload as exc:
+            # One bad event must not hold up the store's others: set it aside with the reason.
+            malformed.append((candidate, str(exc)))
+            continue
         if _is_stale(candidate):
             stale.append(candidate)
             continue
-        ids = _item_ids(candidate)
         if len(item_ids | ids) > COALESCE_ITEMS and item_ids:
             continue  # left for the next run
         item_ids |= ids
@@ -246,10 +267,24 @@ def process_webhook_event(*, event_pk: int, client=None) -> ProcessSummary:
     summary.events = len(fresh) + len(stale)
     summary.stale = len(stale)
     _mark_processed(stale, "Stale: we already hold a newer state.")
+    for bad, reason in malformed:
+        _mark_processed([bad], reason)
     if item_ids:
         _refresh_items(store, client, item_ids, summary)
     _mark_processed(fresh, f"Re-read {len(item_ids)} inventory item(s) from Shopify.")
     return summary
+
+
+def stranded_events(*, older_than: timedelta = timedelta(minutes=1)) -> list[int]:
+    """One unprocessed event per store left behind (broker down at queue time, a task that
+    gave up): processing one picks up the store's others."""
+    cutoff = timezone.now() - older_than
+    firsts = (
+        WebhookEvent.objects.filter(processed_at__isnull=True, received_at__lt=cutoff)
+        .values("store_id")
+        .annotate(first=Min("pk"))
+    )
+    return [row["first"] for row in firsts]
 
 
 def _mark_processed(events: list[WebhookEvent], outcome: str) -> None:

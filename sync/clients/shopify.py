@@ -357,8 +357,10 @@ def verify_webhook(secret: str, raw_body: bytes, hmac_header: str) -> bool:
     if not secret or not hmac_header:
         return False
     digest = hmac.new(secret.encode("utf-8"), raw_body, hashlib.sha256).digest()
-    expected = base64.b64encode(digest).decode("ascii")
-    return hmac.compare_digest(expected, hmac_header.strip())
+    expected = base64.b64encode(digest)
+    # Bytes, not str: compare_digest refuses non-ASCII str, and a forged header may hold any.
+    given = hmac_header.strip().encode("utf-8", errors="replace")
+    return hmac.compare_digest(expected, given)
 
 
 # --- pacing ----------------------------------------------------------------------------------

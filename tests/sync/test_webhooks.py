@@ -298,3 +298,47 @@ def test_subscribe_webhooks_creates_every_topic_at_our_address(settings):
     assert {uri for _, uri in shopify.created} == {
         "https://stocklink.example.com/webhooks/shopify/"
     }
+
+
+def test_a_non_ascii_forged_signature_is_401_not_a_server_error(client):
+    store = ShopifyStoreFactory()
+    response = deliver(client, store, {"inventory_item_id": 1}, signature="ünïcödé==")
+    assert response.status_code == 401
+    assert not WebhookEvent.objects.exists()
+
+
+def test_a_signed_but_malformed_event_is_set_aside_and_the_others_go_on(client):
+    level = InventoryLevelFactory(available=3)
+    store = level.variant.store
+    deliver(client, store, {"inventory_item_id": "not-a-number"}, event_id="bad")
+    deliver(client, store, level_payload(level, 9), event_id="good")
+    shopify = FakeShopify(
+        stock={
+            level.variant.inventory_item_id: ItemStock(
+                level.variant.inventory_item_id,
+                level.variant.sku,
+                True,
+                {level.location.shopify_id: 9},
+            )
+        }
+    )
+
+    process_webhook_event(event_pk=WebhookEvent.objects.get(event_id="bad").pk, client=shopify)
+
+    level.refresh_from_db()
+    assert level.available == 9
+    bad = WebhookEvent.objects.get(event_id="bad")
+    assert bad.processed_at is not None and "Malformed" in bad.outcome
+
+
+def test_events_left_unprocessed_are_picked_up_again(client):
+    from sync.webhooks import stranded_events
+
+    level = InventoryLevelFactory()
+    deliver(client, level.variant.store, level_payload(level), event_id="lost")
+    event = WebhookEvent.objects.get(event_id="lost")
+    assert stranded_events() == []  # just received: its task is on its way
+    WebhookEvent.objects.filter(pk=event.pk).update(
+        received_at=timezone.now() - timedelta(minutes=5)
+    )
+    assert stranded_events() == [event.pk]
