@@ -96,7 +96,7 @@ class AmazonAccountAdmin(admin.ModelAdmin):
 
             transaction.on_commit(lambda: account_switches_changed_task.delay(obj.pk))
 
-    @admin.action(description="Test connection", permissions=["view"])
+    @admin.action(description="Test connection", permissions=["change"])
     def test_connection(self, request, queryset):
         from sync.connections import check_amazon_connection
 
@@ -198,7 +198,7 @@ class ShopifyStoreAdmin(admin.ModelAdmin):
                 messages.INFO,
             )
 
-    @admin.action(description="Test connection", permissions=["view"])
+    @admin.action(description="Test connection", permissions=["change"])
     def test_connection(self, request, queryset):
         from sync.connections import check_shopify_connection
 

@@ -1,5 +1,8 @@
 """Amazon accounts, Shopify stores and the mirror of the Shopify catalogue we sync from."""
 
+from urllib.parse import urlsplit
+
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
@@ -88,9 +91,26 @@ class AmazonAccount(models.Model):
     def __str__(self):
         return self.name
 
+    def clean(self):
+        # Overrides receive the refresh token and client secret: outside the sandbox, only
+        # Amazon's own hosts (e.g. Amazon's SP-API sandbox endpoints) may be named.
+        errors = {}
+        for field, label in (("endpoint", "endpoint"), ("token_url", "token URL")):
+            url = getattr(self, field)
+            if url and not settings.SANDBOX_ENABLED and not _is_amazon_host(url):
+                errors[field] = f"The {label} must be an https address on amazon.com."
+        if errors:
+            raise ValidationError(errors)
+
     @property
     def api_endpoint(self) -> str:
         return self.endpoint or REGION_ENDPOINTS[self.region]
+
+
+def _is_amazon_host(url: str) -> bool:
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    return parts.scheme == "https" and (host == "amazon.com" or host.endswith(".amazon.com"))
 
 
 shop_domain_validator = RegexValidator(
@@ -157,6 +177,9 @@ class ShopifyStore(models.Model):
                 errors["client_secret"] = (
                     "A client secret is required for the client credentials grant."
                 )
+        if self.base_url and not settings.SANDBOX_ENABLED:
+            # The base URL receives the shop's tokens: outside the sandbox, only the shop itself.
+            errors["base_url"] = "Leave the base URL blank: Stocklink talks to the shop directly."
         if self.default_location_id and self.default_location.store_id != self.pk:
             errors["default_location"] = "Choose one of this store's locations."
         if errors:

@@ -2,8 +2,9 @@ from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.admin.views.main import ChangeList
 from django.core.exceptions import PermissionDenied
+from django.db import transaction
 from django.db.models import Count, F, Q
-from django.http import HttpResponseRedirect
+from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -310,11 +311,32 @@ class ListingAdmin(admin.ModelAdmin):
             *super().get_urls(),
         ]
 
+    def save_model(self, request, obj, form, change):
+        changed = set(form.changed_data)
+        if change and {"sku", "selling_list"} & changed:
+            # Another Amazon listing now: what the old SKU was told says nothing about it.
+            from sync.services import forget_amazon_side
+
+            forget_amazon_side(listing=obj)
+        super().save_model(request, obj, form, change)
+        if {"sku", "selling_list", "variant", "override_mode", "override_quantity"} & changed:
+            from sync.services import recompute_listings
+
+            transaction.on_commit(
+                lambda: recompute_listings(
+                    listing_ids=[obj.pk], reason="profile_change", acting_user=request.user
+                )
+            )
+
     def rule_change_view(self, request):
         """Flow 5: which listings a profile or Selling List change moves, before → after."""
         if not self.has_change_permission(request):
             raise PermissionDenied
         scope = Listing.objects.all()
+        for key in ("profile", "selling_list"):
+            value = request.GET.get(key)
+            if value is not None and not value.isdigit():
+                raise Http404(f"No {key.replace('_', ' ')} with the id {value!r}.")
         if profile_id := request.GET.get("profile"):
             from profiles.models import GlobalProfile
 

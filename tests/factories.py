@@ -48,6 +48,9 @@ class AmazonAccountFactory(factory.django.DjangoModelFactory):
     lwa_client_id = factory.Sequence(lambda n: f"amzn1.application-oa2-client.{n:032x}")
     lwa_client_secret = "lwa-secret"
     refresh_token = factory.Sequence(lambda n: f"Atzr|refresh-{n}")
+    # Tests never reach Amazon: a stray call fails at once on a closed loopback port.
+    endpoint = "http://127.0.0.1:9/no-amazon-in-tests"
+    token_url = "http://127.0.0.1:9/no-amazon-in-tests/auth/o2/token"
 
     @factory.post_generation
     def marketplaces(self, create, extracted, **kwargs):
@@ -63,6 +66,7 @@ class ShopifyStoreFactory(factory.django.DjangoModelFactory):
     shop_domain = factory.Sequence(lambda n: f"shop-{n}.myshopify.com")
     access_token = factory.Sequence(lambda n: f"shpat_{n:032x}")
     webhook_secret = "webhook-secret"
+    base_url = "http://127.0.0.1:9/no-shopify-in-tests"  # tests never reach Shopify
 
 
 class LocationFactory(factory.django.DjangoModelFactory):

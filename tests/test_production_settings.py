@@ -55,3 +55,9 @@ def test_sandbox_is_off_and_its_urls_absent_in_production():
     result = run_manage("shell", "-c", code)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().endswith("absent")
+
+
+def test_production_refuses_to_run_with_the_sandbox_on():
+    result = run_manage("check", SANDBOX_ENABLED="true")
+    assert result.returncode != 0
+    assert "SANDBOX_ENABLED must be off" in result.stderr

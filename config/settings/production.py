@@ -1,7 +1,13 @@
 """Production: every secret comes from the environment; the sandbox is off unless asked for."""
 
+from django.core.exceptions import ImproperlyConfigured
+
 from .base import *  # noqa: F403
-from .base import env
+from .base import SANDBOX_ENABLED, env
+
+if SANDBOX_ENABLED:
+    # The sandbox hands out credentials and fakes vendors: never on a production deployment.
+    raise ImproperlyConfigured("SANDBOX_ENABLED must be off with production settings.")
 
 DEBUG = False
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

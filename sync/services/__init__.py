@@ -9,6 +9,7 @@ from .outbox import (
     LevelUpdate,
     RecomputeSummary,
     apply_inventory_levels,
+    forget_amazon_side,
     recompute_listings,
 )
 from .pushes import (
@@ -28,6 +29,7 @@ __all__ = [
     "claim_pushes",
     "confirm_pushes",
     "drop_blocked_pushes",
+    "forget_amazon_side",
     "due_work",
     "poll_feed",
     "recompute_listings",

@@ -470,3 +470,22 @@ def apply_inventory_levels(
                 variant_ids=summary.variant_ids, reason=reason, acting_user=acting_user
             )
     return summary
+
+
+def forget_amazon_side(*, listing: Listing) -> int:
+    """The listing now points at another Amazon SKU or list: drop what the old one was told.
+
+    Unsent and unconfirmed pushes were meant for the old SKU (or the old seller): superseded.
+    Returns how many pushes were dropped.
+    """
+    now = timezone.now()
+    dropped = QtyPush.objects.filter(
+        listing_id=listing.pk, state__in=[PushState.PENDING, PushState.SENT]
+    ).update(state=PushState.SUPERSEDED, message="The listing was re-linked.", updated_at=now)
+    listing.last_sent_quantity = None
+    listing.last_sent_at = None
+    listing.amazon_quantity = None
+    listing.asin = ""
+    listing.status = ListingStatus.PENDING
+    listing.status_message = ""
+    return dropped

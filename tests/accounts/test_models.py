@@ -53,6 +53,24 @@ def test_seller_id_format_is_explained():
 
 
 def test_account_endpoint_defaults_to_the_region_endpoint():
-    assert AmazonAccountFactory.build(region="EU").api_endpoint == (
+    assert AmazonAccountFactory.build(region="EU", endpoint="").api_endpoint == (
         "https://sellingpartnerapi-eu.amazon.com"
     )
+
+
+def test_outside_the_sandbox_overrides_may_only_name_amazon_and_the_shop(settings):
+    # The override receives the refresh token and secrets: no other host may be named.
+    settings.SANDBOX_ENABLED = False
+    account = AmazonAccountFactory.build(
+        endpoint="https://attacker.example.com", token_url="http://api.amazon.com/auth/o2/token"
+    )
+    with pytest.raises(ValidationError) as err:
+        account.clean()
+    assert set(err.value.message_dict) == {"endpoint", "token_url"}
+    AmazonAccountFactory.build(
+        endpoint="https://sandbox.sellingpartnerapi-na.amazon.com", token_url=""
+    ).clean()
+    store = ShopifyStoreFactory.build(base_url="https://attacker.example.com")
+    with pytest.raises(ValidationError) as err:
+        store.clean()
+    assert "base_url" in err.value.message_dict

@@ -67,3 +67,45 @@ def test_selling_list_profile_switch_leads_to_the_preview(admin_client):
     assert response.status_code == 302
     page = admin_client.get(response.url)
     assert [(r.before, r.after) for r in page.context["rows"]] == [(20, 10)]
+
+
+def test_a_malformed_id_on_the_change_page_is_404(admin_client):
+    url = reverse("admin:selling_lists_listing_rule_change")
+    assert admin_client.get(url, {"profile": "abc"}).status_code == 404
+
+
+def test_relinking_a_listing_to_another_sku_forgets_the_old_sku_and_sends_to_the_new(
+    admin_client, django_capture_on_commit_callbacks
+):
+    listing = linked("OLD-SKU", stock=7, sent=7)
+    listing.amazon_quantity = 7
+    listing.save()
+    QtyPush.objects.create(
+        listing=listing,
+        account=listing.amazon_account,
+        quantity=7,
+        reason="stock_change",
+        state="sent",
+    )
+    url = reverse("admin:selling_lists_listing_change", args=[listing.pk])
+    form = {
+        "selling_list": listing.selling_list_id,
+        "variant": listing.variant_id,
+        "sku": "NEW-SKU",
+        "override_mode": "",
+        "override_quantity": "",
+        "qty_pushes-TOTAL_FORMS": 0,
+        "qty_pushes-INITIAL_FORMS": 0,
+    }
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin_client.post(url, form)
+    assert response.status_code == 302, response.content.decode()[:2000]
+
+    listing.refresh_from_db()
+    assert (listing.sku, listing.last_sent_quantity, listing.amazon_quantity) == (
+        "NEW-SKU",
+        None,
+        None,
+    )
+    states = dict(QtyPush.objects.values_list("state", "quantity"))
+    assert states == {"superseded": 7, "pending": 7}, "the new SKU gets its own push"
