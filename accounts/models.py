@@ -259,7 +259,8 @@ class InventoryLevel(models.Model):
     variant = models.ForeignKey(Variant, on_delete=models.CASCADE, related_name="levels")
     location = models.ForeignKey(Location, on_delete=models.CASCADE, related_name="levels")
     available = models.IntegerField()
-    # Shopify's updated_at of this level: an older webhook or read never overwrites a newer one.
+    # When we last learnt this level (our read time, or the webhook's): older news never
+    # overwrites newer.
     updated_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

@@ -2,10 +2,12 @@
 
 from celery import shared_task
 
+from sync.clients.errors import TransientError
+
 from .models import ShopifyStore
 
 
-@shared_task(autoretry_for=(ConnectionError,), retry_backoff=True, max_retries=5)
+@shared_task(autoretry_for=(TransientError,), retry_backoff=True, max_retries=5)
 def import_catalogue_task(store_id: int) -> str:
     from sync.catalogue import import_catalogue
 
@@ -21,7 +23,7 @@ def reconcile_all_task() -> str:
     return str(reconcile_all())
 
 
-@shared_task(autoretry_for=(ConnectionError,), retry_backoff=True, max_retries=5)
+@shared_task(autoretry_for=(TransientError,), retry_backoff=True, max_retries=5)
 def connect_store_task(store_id: int) -> str:
     """A store was just connected: subscribe to its webhooks, then import its catalogue."""
     from sync.catalogue import import_catalogue

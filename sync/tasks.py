@@ -42,13 +42,11 @@ def confirm_pushes(account_id: int) -> None:
     pushes.confirm_pushes(account_id=account_id)
 
 
-@shared_task(bind=True, ignore_result=True, max_retries=8)
-def poll_feed(self, feed_pk: int) -> None:
-    """Poll one feed; when DONE its report is applied. Still running → the beat polls again."""
-    try:
-        pushes.poll_feed(feed_pk=feed_pk)
-    except RateLimited as exc:
-        raise self.retry(exc=exc, countdown=max(exc.retry_after, 1.0)) from exc
+@shared_task(ignore_result=True)
+def poll_feed(feed_pk: int) -> None:
+    """Poll one feed; when DONE its report is applied. Still running, throttled or a 5xx: the
+    service sets the next poll and the beat comes back to it."""
+    pushes.poll_feed(feed_pk=feed_pk)
 
 
 @shared_task(ignore_result=True)
