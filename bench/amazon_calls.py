@@ -8,7 +8,7 @@ database, the sandbox's rate limits on. The driver process plays the worker and 
 calls the sync services itself (send_pending_pushes, confirm_pushes when due, poll_feed when
 its next_poll_at is due), so every Amazon call goes over HTTP through the real SP-API client.
 
-1. Calls: a shop and seller with max(sizes) + 100 SKUs (1 location) are connected (catalogue
+1. Calls: a shop and seller with 1.05 x max(sizes) + 100 SKUs (1 location) are connected (catalogue
    import, Link by SKU). For each N, the stock of N listings changes (apply_inventory_levels,
    the path a webhook takes), then the pushes are sent with the default SYNC_FEED_THRESHOLD and
    driven until every one is confirmed. Calls are the sandbox's per-operation request counters
@@ -173,7 +173,7 @@ def drive(args) -> None:
     tasks.send_pending.delay_on_commit = lambda *a, **kw: None
 
     sizes = [int(s) for s in args.sizes.split(",")]
-    store, account = _connect(max(sizes) + 100)
+    store, account = _connect(int(max(sizes) * 1.05) + 100)  # 2% are untracked
     _drive(account)  # whatever linking queued
     usable = list(
         Listing.objects.filter(

@@ -11,17 +11,17 @@ the default profile, all Linked with Amazon told the current stock); a second, f
 
 which writes N new targets and N pending pushes (the worst case: every listing changes). Between
 runs the pushes are marked done and the listings told their target (not timed), so every run
-does the same work. Then a recompute with nothing changed (0 pushes), and one more changed run
-under tracemalloc for the Python allocation peak (slower; its time is not the headline).
+does the same work. Then a recompute with nothing changed (0 pushes), and with --tracemalloc one
+more changed run under tracemalloc for the Python allocation peak (5x slower; not the headline).
 
 Nothing leaves the process: the Celery broker is `memory://`, and `send_pending.delay_on_commit`
 (which recompute_listings calls once per account that got a push) is replaced by a counter for
 the measurement, so no task is queued and no network is touched.
 
 Peak memory is the process's maxrss (resource.getrusage: interpreter, Django and the recompute)
-and, separately, tracemalloc's peak of the recompute's own allocations. Queries are counted with
-`connection.execute_wrapper` (a bulk statement is one query). `postgres` uses a database created
-and dropped here (postgres://postgres@127.0.0.1:5432). Prints one JSON line.
+and, with --tracemalloc, tracemalloc's peak of the recompute's own allocations. Queries are
+counted with `connection.execute_wrapper` (a bulk statement is one query). `postgres` uses a
+database created and dropped here (postgres://postgres@127.0.0.1:5432). Prints one JSON line.
 """
 
 from __future__ import annotations
@@ -150,7 +150,7 @@ def _maxrss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: kilobytes
 
 
-def measure(runs: int) -> None:
+def measure(runs: int, trace: bool) -> None:
     _setup()
     import tracemalloc
 
@@ -219,11 +219,13 @@ def measure(runs: int) -> None:
 
     unchanged_s, unchanged_queries, unchanged = recompute()
 
-    change_all_levels()
-    tracemalloc.start()
-    traced_s, _, _ = recompute()
-    _, traced_peak = tracemalloc.get_traced_memory()
-    tracemalloc.stop()
+    traced_s = traced_peak = None
+    if trace:
+        change_all_levels()
+        tracemalloc.start()
+        traced_s, _, _ = recompute()
+        _, traced_peak = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
 
     print(
         json.dumps(
@@ -237,8 +239,8 @@ def measure(runs: int) -> None:
                 "runs": per_run,
                 "peak_rss_mb": round(peak_rss_mb, 1),
                 "rss_before_recompute_mb": round(baseline_mb, 1),
-                "tracemalloc_peak_mb": round(traced_peak / 2**20, 1),
-                "tracemalloc_run_s": round(traced_s, 3),
+                "tracemalloc_peak_mb": traced_peak and round(traced_peak / 2**20, 1),
+                "tracemalloc_run_s": traced_s and round(traced_s, 3),
                 "unchanged": {
                     "s": round(unchanged_s, 3),
                     "queries": unchanged_queries,
@@ -261,6 +263,7 @@ def main():
     parser.add_argument("--sizes", default="10000,100000")
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--configs", default="sqlite,postgres")
+    parser.add_argument("--tracemalloc", action="store_true", help="also trace allocations")
     parser.add_argument("--build", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--measure", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -268,7 +271,7 @@ def main():
         build(args.build)
         return
     if args.measure:
-        measure(args.runs)
+        measure(args.runs, args.tracemalloc)
         return
 
     from _stack import Stack, Unavailable
@@ -288,7 +291,13 @@ def main():
                 ) as st:
                     st.run_driver(["bench/recompute.py", f"--build={size}"], timeout=900)
                     out = st.run_driver(
-                        ["bench/recompute.py", "--measure", f"--runs={args.runs}"], timeout=1200
+                        [
+                            "bench/recompute.py",
+                            "--measure",
+                            f"--runs={args.runs}",
+                            *(["--tracemalloc"] if args.tracemalloc else []),
+                        ],
+                        timeout=1200,
                     )
                     results[config][str(size)] = json.loads(out.strip().splitlines()[-1])
             except Unavailable as exc:
