@@ -44,9 +44,9 @@ def _setup():
 def _connect(variants: int):
     from django.conf import settings
 
-    from accounts.models import AmazonAccount, Marketplace, ShopifyStore
     from profiles.models import default_profile
     from sandbox.amazon.seed import seed_seller
+    from sandbox.connect import connect_sandbox
     from sandbox.shopify.seed import seed_shop
     from selling_lists.models import SellingList
     from sync.catalogue import import_catalogue
@@ -58,24 +58,13 @@ def _connect(variants: int):
     amazon = seed_seller(
         listings=[(sku, max(qty, 0), "DEFAULT") for sku, qty in stock], marketplace_ids=(US,)
     )
-    store = ShopifyStore.objects.create(
-        name="Bench shop",
-        shop_domain=domain,
-        access_token=shop["access_token"],
-        webhook_secret=shop["client_secret"],
-        base_url=f"{base}/sandbox/shopify/{domain}",
+    store, account = connect_sandbox(
+        shop=shop,
+        amazon=amazon,
+        base_url=base,
+        store_name="Bench shop",
+        account_name="Bench seller",
     )
-    account = AmazonAccount.objects.create(
-        name="Bench seller",
-        seller_id=amazon["seller_id"],
-        region="NA",
-        lwa_client_id=amazon["client_id"],
-        lwa_client_secret=amazon["client_secret"],
-        refresh_token=amazon["refresh_token"],
-        endpoint=f"{base}/sandbox/amazon",
-        token_url=f"{base}/sandbox/amazon/auth/o2/token",
-    )
-    account.marketplaces.set(Marketplace.objects.filter(pk=US))
     import_catalogue(store=store, bulk=False)
     selling_list = SellingList.objects.create(
         name="US",

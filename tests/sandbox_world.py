@@ -4,7 +4,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from accounts.models import AmazonAccount, Marketplace, ShopifyStore
+from accounts.models import AmazonAccount, ShopifyStore
 
 US = "ATVPDKIKX0DER"
 CA = "A2EUQ1WTGCTBG2"
@@ -24,6 +24,7 @@ class World:
 def sandbox_world(live_server, transactional_db):
     """`world = sandbox_world(variants=10, locations=2, fba_skus={"SKU-000003"})`."""
     from sandbox.amazon.seed import seed_seller
+    from sandbox.connect import connect_sandbox
     from sandbox.shopify.seed import seed_shop
     from sync.clients.amazon import clear_token_cache
 
@@ -39,25 +40,7 @@ def sandbox_world(live_server, transactional_db):
             marketplace_ids=marketplaces,
         )
         base = live_server.url
-        store = ShopifyStore.objects.create(
-            name=shop["shop"],
-            shop_domain=shop["shop"],
-            access_token=shop["access_token"],
-            webhook_secret=shop["client_secret"],
-            base_url=f"{base}/sandbox/shopify/{shop['shop']}",
-        )
-        account = AmazonAccount.objects.create(
-            name=f"Seller {amazon['seller_id']}",
-            seller_id=amazon["seller_id"],
-            region="NA",
-            lwa_client_id=amazon["client_id"],
-            lwa_client_secret=amazon["client_secret"],
-            refresh_token=amazon["refresh_token"],
-            endpoint=f"{base}/sandbox/amazon",
-            token_url=f"{base}/sandbox/amazon/auth/o2/token",
-            **account_fields,
-        )
-        account.marketplaces.set(Marketplace.objects.filter(pk__in=marketplaces))
+        store, account = connect_sandbox(shop=shop, amazon=amazon, base_url=base, **account_fields)
         return World(store, account, shop, amazon, stock, base)
 
     yield make

@@ -8,7 +8,7 @@ nothing when the demo exists.
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from accounts.models import AmazonAccount, Marketplace, ShopifyStore
+from accounts.models import ShopifyStore
 from profiles.models import GlobalProfile, default_profile
 from selling_lists.models import SellingList
 from sync.catalogue import import_catalogue
@@ -51,6 +51,7 @@ class Command(BaseCommand):
             self.stdout.write("Demo data already present.")
             return
         from sandbox.amazon.seed import seed_seller
+        from sandbox.connect import connect_sandbox
         from sandbox.shopify.seed import seed_shop
         from sync.webhooks import subscribe_webhooks
 
@@ -64,24 +65,13 @@ class Command(BaseCommand):
             ],
             marketplace_ids=MARKETPLACES,
         )
-        store = ShopifyStore.objects.create(
-            name="Demo shop",
-            shop_domain=SHOP,
-            access_token=shop["access_token"],
-            webhook_secret=shop["client_secret"],
-            base_url=f"{base}/sandbox/shopify/{SHOP}",
+        store, account = connect_sandbox(
+            shop=shop,
+            amazon=amazon,
+            base_url=base,
+            store_name="Demo shop",
+            account_name="Demo seller (North America)",
         )
-        account = AmazonAccount.objects.create(
-            name="Demo seller (North America)",
-            seller_id=amazon["seller_id"],
-            region="NA",
-            lwa_client_id=amazon["client_id"],
-            lwa_client_secret=amazon["client_secret"],
-            refresh_token=amazon["refresh_token"],
-            endpoint=f"{base}/sandbox/amazon",
-            token_url=f"{base}/sandbox/amazon/auth/o2/token",
-        )
-        account.marketplaces.set(Marketplace.objects.filter(pk__in=MARKETPLACES))
         profiles = {
             p["name"]: GlobalProfile.objects.get_or_create(name=p["name"], defaults=p)[0]
             for p in PROFILES
