@@ -109,6 +109,7 @@ class SellingListAdmin(admin.ModelAdmin):
         "profile",
         "paused",
         "listing_count",
+        "csv_link",
     ]
     list_filter = ["amazon_account", "marketplace", "shopify_store", "profile", "paused"]
     search_fields = ["name"]
@@ -159,6 +160,70 @@ class SellingListAdmin(admin.ModelAdmin):
     @admin.display(description="listings", ordering="_listings")
     def listing_count(self, obj):
         return obj._listings
+
+    def get_urls(self):
+        view = self.admin_site.admin_view(self.link_csv_view)
+        return [
+            path("<int:pk>/link-csv/", view, name="selling_lists_sellinglist_link_csv"),
+            *super().get_urls(),
+        ]
+
+    @admin.display(description="links")
+    def csv_link(self, obj):
+        url = reverse("admin:selling_lists_sellinglist_link_csv", args=[obj.pk])
+        return format_html('<a href="{}">Link SKUs from a CSV</a>', url)
+
+    def link_csv_view(self, request, pk):
+        """Link Shopify SKUs to other Amazon SKUs from an uploaded `shopify_sku,amazon_sku` CSV."""
+        from sync.clients.errors import MarketplaceError
+        from sync.linking import link_skus, parse_link_csv
+
+        selling_list = get_object_or_404(SellingList, pk=pk)
+        if not self.has_change_permission(request, selling_list):
+            raise PermissionDenied
+        errors: list[str] = []
+        if request.method == "POST":
+            upload = request.FILES.get("file")
+            if upload is None:
+                errors = ["Choose a CSV file."]
+            elif upload.size > 20 * 1024 * 1024:
+                errors = ["The file is larger than 20 MB: split it."]
+            else:
+                try:
+                    text = upload.read().decode("utf-8-sig")
+                except UnicodeDecodeError:
+                    text, errors = "", ["The file is not UTF-8 text."]
+                pairs, errors = parse_link_csv(text) if text else ({}, errors)
+                if pairs and not errors:
+                    try:
+                        summary = link_skus(
+                            selling_list=selling_list, pairs=pairs, acting_user=request.user
+                        )
+                    except MarketplaceError as error:
+                        errors = [error.message]
+                    else:
+                        self.message_user(request, f"{selling_list}: {summary}.", messages.SUCCESS)
+                        for label, skus in (
+                            ("not in Shopify", summary.not_in_shopify),
+                            ("not on Amazon", summary.not_on_amazon),
+                        ):
+                            if skus:
+                                self.message_user(
+                                    request,
+                                    f"Not linked, {label}: {', '.join(skus[:20])}"
+                                    + (" …" if len(skus) > 20 else ""),
+                                    messages.WARNING,
+                                )
+                        url = reverse("admin:selling_lists_listing_changelist")
+                        return HttpResponseRedirect(f"{url}?selling_list__id__exact={pk}")
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Link SKUs from a CSV — {selling_list}",
+            "opts": self.model._meta,
+            "selling_list": selling_list,
+            "errors": errors,
+        }
+        return TemplateResponse(request, "selling_lists/link_csv.html", context)
 
     def response_change(self, request, obj):
         # A new profile or a pause changes what Amazon should show: preview, then confirm.

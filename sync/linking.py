@@ -1,5 +1,7 @@
-"""Link Shopify variants to Amazon SKUs ("Link by SKU"), reading what Amazon holds for each."""
+"""Link Shopify variants to Amazon SKUs (by equal SKU or a CSV), reading what Amazon holds."""
 
+import csv
+import io
 import time
 from dataclasses import dataclass, field
 
@@ -21,13 +23,17 @@ class LinkSummary:
     already_linked: int = 0
     fba: int = 0
     not_on_amazon: list[str] = field(default_factory=list)
+    not_in_shopify: list[str] = field(default_factory=list)
     listing_ids: list[int] = field(default_factory=list)
 
     def __str__(self):
-        return (
+        text = (
             f"{self.linked} linked ({self.fba} FBA), {self.already_linked} already linked, "
             f"{len(self.not_on_amazon)} SKUs not on Amazon"
         )
+        if self.not_in_shopify:
+            text += f", {len(self.not_in_shopify)} SKUs not in Shopify"
+        return text
 
 
 def amazon_listings_by_sku(client: AmazonClient, *, sleep=time.sleep) -> dict:
@@ -46,10 +52,47 @@ def amazon_listings_by_sku(client: AmazonClient, *, sleep=time.sleep) -> dict:
 def link_by_sku(
     *, selling_list: SellingList, client: AmazonClient | None = None, acting_user=None
 ) -> LinkSummary:
-    """Link every variant of the list's store to the Amazon SKU that equals its SKU.
+    """Link every variant of the list's store to the Amazon SKU that equals its SKU."""
+    skus = selling_list.shopify_store.variants.exclude(sku="").values_list("sku", flat=True)
+    return link_skus(
+        selling_list=selling_list,
+        pairs={sku: sku for sku in skus},
+        client=client,
+        acting_user=acting_user,
+    )
+
+
+def parse_link_csv(text: str) -> tuple[dict[str, str], list[str]]:
+    """Read a `shopify_sku,amazon_sku` CSV; returns the pairs and a message per bad line."""
+    pairs: dict[str, str] = {}
+    errors: list[str] = []
+    reader = csv.DictReader(io.StringIO(text))
+    if not reader.fieldnames or {"shopify_sku", "amazon_sku"} - set(reader.fieldnames):
+        return {}, ["The first line must name the columns: shopify_sku,amazon_sku"]
+    for line, row in enumerate(reader, start=2):
+        shopify_sku = (row.get("shopify_sku") or "").strip()
+        amazon_sku = (row.get("amazon_sku") or "").strip()
+        if not shopify_sku or not amazon_sku:
+            errors.append(f"Line {line}: both shopify_sku and amazon_sku are needed.")
+        elif shopify_sku in pairs:
+            errors.append(f"Line {line}: {shopify_sku} appears twice.")
+        else:
+            pairs[shopify_sku] = amazon_sku
+    return pairs, errors
+
+
+def link_skus(
+    *,
+    selling_list: SellingList,
+    pairs: dict[str, str],
+    client: AmazonClient | None = None,
+    acting_user=None,
+) -> LinkSummary:
+    """Link Shopify variants (by their SKU) to Amazon SKUs, e.g. from a CSV upload.
 
     Reads Amazon's listings report once (ASIN, FBA or FBM, quantity), creates the missing
-    listings, then computes their Result (and queues pushes as the switches allow).
+    listings, then computes their Result (and queues pushes as the switches allow). Shopify
+    SKUs the store does not have, and Amazon SKUs Amazon does not list, are reported, not linked.
     """
     from .services import recompute_listings
 
@@ -61,14 +104,22 @@ def link_by_sku(
             amazon_account=selling_list.amazon_account, marketplace=selling_list.marketplace
         ).values_list("sku", flat=True)
     )
+    variants = {
+        v.sku: v
+        for v in selling_list.shopify_store.variants.filter(sku__in=list(pairs)).order_by("pk")
+    }
+    summary.not_in_shopify = sorted(set(pairs) - set(variants))
     new = []
-    for variant in selling_list.shopify_store.variants.exclude(sku="").order_by("sku"):
-        if variant.sku in linked_skus:
+    for shopify_sku, amazon_sku in sorted(pairs.items()):
+        variant = variants.get(shopify_sku)
+        if variant is None:
+            continue
+        if amazon_sku in linked_skus:
             summary.already_linked += 1
             continue
-        row = on_amazon.get(variant.sku)
+        row = on_amazon.get(amazon_sku)
         if row is None:
-            summary.not_on_amazon.append(variant.sku)
+            summary.not_on_amazon.append(amazon_sku)
             continue
         fba = row.fulfillment_channel != "DEFAULT"
         summary.fba += fba
@@ -78,14 +129,14 @@ def link_by_sku(
                 amazon_account=selling_list.amazon_account,
                 marketplace=selling_list.marketplace,
                 variant=variant,
-                sku=variant.sku,
+                sku=amazon_sku,
                 asin=row.asin or "",
                 fulfillment_channel=FulfillmentChannel.FBA if fba else FulfillmentChannel.FBM,
                 status=ListingStatus.FBA if fba else ListingStatus.PENDING,
                 amazon_quantity=row.quantity,
             )
         )
-        linked_skus.add(variant.sku)
+        linked_skus.add(amazon_sku)
     with transaction.atomic():
         created = Listing.objects.bulk_create(new, batch_size=1000)
         summary.linked = len(created)

@@ -78,3 +78,48 @@ def test_link_by_sku_reads_amazon_and_marks_fba(sandbox_world):
     fba = Listing.objects.get(sku="SKU-000002")
     assert fba.status == ListingStatus.FBA and fba.asin
     assert link_by_sku(selling_list=selling_list).already_linked == 6
+
+
+def test_csv_links_shopify_skus_to_other_amazon_skus_and_reports_the_rest(
+    sandbox_world, admin_client
+):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from django.urls import reverse
+
+    from sandbox.amazon.models import Listing as AmazonListing
+
+    world = sandbox_world(variants=3, locations=1)
+    # On Amazon, SKU-000002 is sold under the merchant's own Amazon SKU.
+    AmazonListing.objects.filter(sku="SKU-000002").update(sku="AMZ-BLUE-M")
+    import_catalogue(store=world.store)
+    selling_list = SellingList.objects.create(
+        name="US",
+        amazon_account=world.account,
+        marketplace_id="ATVPDKIKX0DER",
+        shopify_store=world.store,
+        profile=default_profile(),
+    )
+    csv = (
+        b"shopify_sku,amazon_sku\nSKU-000002,AMZ-BLUE-M\nSKU-404,AMZ-X\nSKU-000003,AMZ-NOT-LISTED\n"
+    )
+    url = reverse("admin:selling_lists_sellinglist_link_csv", args=[selling_list.pk])
+    response = admin_client.post(url, {"file": SimpleUploadedFile("links.csv", csv)}, follow=True)
+
+    linked = Listing.objects.get(selling_list=selling_list)
+    assert (linked.sku, linked.variant.sku) == ("AMZ-BLUE-M", "SKU-000002")
+    messages = [str(m) for m in response.context["messages"]]
+    assert any("not in Shopify: SKU-404" in m for m in messages)
+    assert any("not on Amazon: AMZ-NOT-LISTED" in m for m in messages)
+
+
+def test_a_csv_without_its_header_is_refused_with_the_reason(admin_client):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from django.urls import reverse
+
+    from tests.factories import SellingListFactory
+
+    selling_list = SellingListFactory()
+    url = reverse("admin:selling_lists_sellinglist_link_csv", args=[selling_list.pk])
+    response = admin_client.post(url, {"file": SimpleUploadedFile("l.csv", b"a,b\n1,2\n")})
+    assert "must name the columns: shopify_sku,amazon_sku" in response.content.decode()
+    assert not Listing.objects.exists()
