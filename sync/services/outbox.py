@@ -473,7 +473,7 @@ def _insert_pushes(pushes: list[QtyPush]) -> None:
     fields = [f for f in QtyPush._meta.concrete_fields if not f.primary_key]
     columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
     placeholders = ", ".join(["%s"] * len(fields))
-    sql = f"INSERT INTO {QtyPush._meta.db_table} ({columns}) VALUES ({placeholders})"  # noqa: S608
+    sql = f"INSERT INTO {QtyPush._meta.db_table} ({columns}) VALUES ({placeholders})"
     # Values that are the same for every row of the batch are prepared once.
     shared = {}
     rows = []
@@ -519,7 +519,7 @@ def _write_recorded(listings: list[Listing], now) -> None:
     table = Listing._meta.db_table
     stamp = connection.ops.adapt_datetimefield_value(now)
     sql = (
-        f"UPDATE {table} SET computed_quantity = %s, stock_missing = %s, status = %s, "  # noqa: S608
+        f"UPDATE {table} SET computed_quantity = %s, stock_missing = %s, status = %s, "
         "status_message = %s, computed_at = %s, updated_at = %s WHERE id = %s"
     )
     rows = [
