@@ -50,8 +50,9 @@ def real_workers(live_server, tmp_path):
         DJANGO_LOG_LEVEL="WARNING",
         SYNC_CLAIM_LEASE_SECONDS="15",  # the kill test waits for a dead worker's claim to lapse
     )
-    saved = {k: app.conf.get(k) for k in ("broker_url", "task_always_eager")}
-    app.conf.update(broker_url=broker, task_always_eager=False)
+    saved = {k: app.conf.get(k) for k in ("broker_url", "broker_transport", "task_always_eager")}
+    # The embedded default names its own transport class; Redis brings its own.
+    app.conf.update(broker_url=broker, broker_transport=None, task_always_eager=False)
     _reset_connections(app)
     processes: list[subprocess.Popen] = []
 
