@@ -4,6 +4,7 @@ and the real client pacing itself so that it never is."""
 import time
 
 import requests
+from django.utils import timezone
 
 from sandbox.shopify.models import Shop
 
@@ -83,10 +84,13 @@ def test_the_client_paces_itself_and_is_never_throttled(shopify_shop, shopify_cl
 
 
 def test_the_client_waits_and_retries_when_throttled(shopify_shop, shopify_client):
-    creds, _ = shopify_shop(
-        variants=1, locations=2, bucket_size=30, restore_rate=50, bucket_available=0
-    )
+    creds, _ = shopify_shop(variants=1, locations=2, bucket_size=30, restore_rate=5)
     client = shopify_client(creds)
+    # Empty the bucket right before the call: at 5 points/s it cannot refill in the meantime,
+    # however slow the machine is between the two lines.
+    Shop.objects.filter(domain=creds["shop"]).update(
+        bucket_available=0, bucket_updated_at=timezone.now()
+    )
     data = client.execute(SMALL_QUERY)
     assert len(data["locations"]["nodes"]) == 2
     assert client.throttled == 1
