@@ -18,9 +18,9 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
-from accounts.models import InventoryLevel, Location, ShopifyStore, Variant
+from accounts.models import AmazonAccount, InventoryLevel, Location, ShopifyStore, Variant
 from profiles.rules import Result, Rule
-from selling_lists.models import FulfillmentChannel, Listing, ListingStatus
+from selling_lists.models import FulfillmentChannel, Listing, ListingStatus, SellingList
 from selling_lists.selectors import compute_results
 
 from ..models import IN_FLIGHT_STATES, PushReason, PushState, QtyPush
@@ -229,19 +229,15 @@ def _recompute_batch(ids: list[int], *, reason: str, acting_user, force: bool) -
     summary = RecomputeSummary()
     now = timezone.now()
     with transaction.atomic():
-        queryset = (
-            Listing.objects.filter(pk__in=ids)
-            .select_related("selling_list__profile", "amazon_account")
-            # The account's switches are needed, not its secrets: no decryption per row.
-            .defer("amazon_account__lwa_client_secret", "amazon_account__refresh_token")
-        )
-        if connection.features.has_select_for_update_of:
+        queryset = Listing.objects.filter(pk__in=ids)
+        if connection.features.has_select_for_update:
             # Serialises with other recomputes and with claimers (which lock the listing too),
             # so a pending push is never replaced while a worker takes it.
-            queryset = queryset.select_for_update(of=("self",))
+            queryset = queryset.select_for_update()
         listings = list(queryset)
         if not listings:
             return summary
+        _attach_lists_and_accounts(listings)
         reserved = reserved_by_variant(lst.variant_id for lst in listings if lst.variant_id)
         results = compute_results(listings, reserved=reserved)
         in_flight: dict[int, int] = {}
@@ -256,7 +252,7 @@ def _recompute_batch(ids: list[int], *, reason: str, acting_user, force: bool) -
             for push in QtyPush.objects.filter(listing_id__in=ids, state=PushState.PENDING)
         }
 
-        new_pushes: list[QtyPush] = []
+        new_pushes: list[dict] = []
         replaced: list[QtyPush] = []
         drop: dict[str, list[int]] = defaultdict(list)
         changed: list[Listing] = []
@@ -308,17 +304,13 @@ def _recompute_batch(ids: list[int], *, reason: str, acting_user, force: bool) -
                 replaced.append(push)
             else:
                 new_pushes.append(
-                    QtyPush(
-                        listing=listing,
-                        account_id=listing.amazon_account_id,
-                        quantity=result.quantity,
-                        previous_quantity=told,
-                        trace=list(result.trace),
-                        reason=reason,
-                        created_by=acting_user,
-                        created_at=now,
-                        next_attempt_at=now,
-                    )
+                    {
+                        "listing_id": listing.pk,
+                        "account_id": listing.amazon_account_id,
+                        "quantity": result.quantity,
+                        "previous_quantity": told,
+                        "trace": list(result.trace),
+                    }
                 )
 
         _write_recorded(changed, now)
@@ -332,7 +324,7 @@ def _recompute_batch(ids: list[int], *, reason: str, acting_user, force: bool) -
                 ["quantity", "previous_quantity", "trace", "reason", "created_by", "updated_at"],
                 batch_size=500,
             )
-        _insert_pushes(new_pushes)
+        _insert_pushes(new_pushes, reason=reason, acting_user=acting_user, now=now)
         summary.queued = len(new_pushes) + len(replaced)
     return summary
 
@@ -465,38 +457,58 @@ def apply_inventory_levels(
     return summary
 
 
-def _insert_pushes(pushes: list[QtyPush]) -> None:
+def _attach_lists_and_accounts(listings: list[Listing]) -> None:
+    """Give each listing its Selling List (with profile) and account from one load of each.
+
+    A batch shares a handful of lists and accounts: building them once, instead of once per
+    row through select_related, is most of a large recompute's time. The accounts come without
+    their secrets: only the switches are needed, and decrypting costs per object.
+    """
+    lists = SellingList.objects.select_related("profile").in_bulk(
+        {listing.selling_list_id for listing in listings}
+    )
+    accounts = AmazonAccount.objects.defer("lwa_client_secret", "refresh_token").in_bulk(
+        {listing.amazon_account_id for listing in listings}
+    )
+    for listing in listings:
+        listing.selling_list = lists[listing.selling_list_id]
+        listing.amazon_account = accounts[listing.amazon_account_id]
+
+
+def _insert_pushes(rows: list[dict], *, reason: str, acting_user, now) -> None:
     """Insert new pending pushes with one executemany: a catalogue-wide change writes one per
-    listing, and bulk_create spends most of its time building SQL row by row."""
-    if not pushes:
+    listing, and building a model and its SQL row by row was most of a large recompute.
+
+    Every column but the five in `rows` is the same for the whole batch, so it is prepared once
+    from a template push (defaults, reason, user, timestamps).
+    """
+    if not rows:
         return
+    template = QtyPush(
+        listing_id=0,
+        account_id=0,
+        quantity=0,
+        reason=reason,
+        created_by=acting_user,
+        created_at=now,
+        next_attempt_at=now,
+    )
     fields = [f for f in QtyPush._meta.concrete_fields if not f.primary_key]
+    prepared = [f.get_db_prep_save(f.pre_save(template, True), connection) for f in fields]
+    position = {f.attname: index for index, f in enumerate(fields)}
+    trace_field = QtyPush._meta.get_field("trace")
     columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
     placeholders = ", ".join(["%s"] * len(fields))
     sql = f"INSERT INTO {QtyPush._meta.db_table} ({columns}) VALUES ({placeholders})"
-    # Values that are the same for every row of the batch are prepared once.
-    shared = {}
-    rows = []
-    for push in pushes:
-        row = []
-        for model_field in fields:
-            value = model_field.pre_save(push, True)  # fills auto_now columns
-            if model_field.attname in (
-                "trace",
-                "listing_id",
-                "account_id",
-                "quantity",
-                "previous_quantity",
-            ):
-                row.append(model_field.get_db_prep_save(value, connection))
-                continue
-            key = (model_field.attname, value if not isinstance(value, dict | list) else id(value))
-            if key not in shared:
-                shared[key] = model_field.get_db_prep_save(value, connection)
-            row.append(shared[key])
-        rows.append(row)
+    values = []
+    for row in rows:
+        line = list(prepared)
+        for name in ("listing_id", "account_id", "quantity", "previous_quantity"):
+            line[position[name]] = row[name]  # plain integers need no preparation
+        line[position["trace"]] = trace_field.get_db_prep_save(row["trace"], connection)
+        values.append(line)
     with connection.cursor() as cursor:
-        cursor.executemany(sql, rows)
+        cursor.executemany(sql, values)
 
 
 def _recorded(listing: Listing) -> tuple:
