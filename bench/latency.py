@@ -50,40 +50,10 @@ def percentile(values: list[float], p: float) -> float:
 
 
 def _connect(variants: int):
-    from django.conf import settings
+    from _world import connect_world
 
-    from profiles.models import default_profile
-    from sandbox.amazon.seed import seed_seller
-    from sandbox.connect import connect_sandbox
-    from sandbox.shopify.seed import seed_shop
-    from selling_lists.models import SellingList
-    from sync.catalogue import import_catalogue
-    from sync.linking import link_by_sku
-    from sync.webhooks import subscribe_webhooks
-
-    base = settings.STOCKLINK_BASE_URL.rstrip("/")
     domain = "bench-latency.myshopify.com"
-    shop, stock = seed_shop(variants=variants, locations=1, shop=domain)
-    amazon = seed_seller(
-        listings=[(sku, max(qty, 0), "DEFAULT") for sku, qty in stock], marketplace_ids=(US,)
-    )
-    store, account = connect_sandbox(
-        shop=shop,
-        amazon=amazon,
-        base_url=base,
-        store_name="Bench shop",
-        account_name="Bench seller",
-    )
-    import_catalogue(store=store)
-    selling_list = SellingList.objects.create(
-        name="US",
-        amazon_account=account,
-        marketplace_id=US,
-        shopify_store=store,
-        profile=default_profile(),
-    )
-    link_by_sku(selling_list=selling_list)
-    subscribe_webhooks(store=store)
+    store, account = connect_world(variants=variants, domain=domain, webhooks=True)
     return store, account, domain
 
 

@@ -5,19 +5,14 @@ from django.contrib import admin
 from django.db.models import Sum
 from django.utils.html import format_html, format_html_join
 
+from accounts.admin import ReadOnlyAdminMixin
+
 from . import order_admin  # noqa: F401  (registers the orders' admin)
 from .models import AmazonFeed, QtyPush, WebhookEvent, WebhookRejection
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
+class ReadOnlyAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    pass
 
 
 def _trace_html(trace) -> str:

@@ -27,10 +27,7 @@ def update_qty_preview(listing_ids: Iterable[int]) -> list[PushPreview]:
         .select_related("selling_list__profile", "amazon_account", "variant__product")
         .order_by("sku")
     )
-    from .orders import reserved_by_variant
-
-    reserved = reserved_by_variant(lst.variant_id for lst in listings if lst.variant_id)
-    results = compute_results(listings, reserved=reserved)
+    results = compute_results(listings)  # with the oversell guard's reserved quantities
     rows = []
     for listing in listings:
         _, result = results[listing.pk]

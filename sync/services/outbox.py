@@ -224,8 +224,6 @@ def recompute_listings(
 
 
 def _recompute_batch(ids: list[int], *, reason: str, acting_user, force: bool) -> RecomputeSummary:
-    from ..orders import reserved_by_variant
-
     summary = RecomputeSummary()
     now = timezone.now()
     with transaction.atomic():
@@ -238,8 +236,7 @@ def _recompute_batch(ids: list[int], *, reason: str, acting_user, force: bool) -
         if not listings:
             return summary
         _attach_lists_and_accounts(listings)
-        reserved = reserved_by_variant(lst.variant_id for lst in listings if lst.variant_id)
-        results = compute_results(listings, reserved=reserved)
+        results = compute_results(listings)  # reserved order quantities included
         in_flight: dict[int, int] = {}
         for listing_id, quantity in (
             QtyPush.objects.filter(listing_id__in=ids, state__in=IN_FLIGHT_STATES)
