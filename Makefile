@@ -34,9 +34,11 @@ test-services: install browser-deps
 	REDIS_URL=$${REDIS_URL:-redis://127.0.0.1:6379/0} \
 	$(PY) -m pytest -q -p no:xdist -m workers
 
+## ruff, the import-linter layer contracts (.importlinter) and models vs migrations.
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports --no-cache
 	$(PY) manage.py makemigrations --check --dry-run
 
 ## Debian's chromium for the browser tests (Playwright drives it; no browser download).

@@ -1,9 +1,12 @@
 from django.contrib import admin, messages
 from django.db import transaction
-from django.db.models import Count, Q
+from django.db.models import Count, Q, Sum
 from django.utils.translation import ngettext
 
-from sync.order_admin import import_orders_now
+from sync.connections import check_amazon_connection, check_shopify_connection
+from sync.orders.admin import import_orders_now
+from sync.outbox.actions import account_switches_changed
+from sync.tasks import connect_store_task, import_catalogue_task
 
 from .forms import AmazonAccountForm, ShopifyStoreForm
 from .models import (
@@ -90,16 +93,11 @@ class AmazonAccountAdmin(admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)
-        switches = {"auto_update_qty", "inventory_sync_enabled"}
-        if change and switches & set(form.changed_data):
-            from .tasks import account_switches_changed_task
-
-            transaction.on_commit(lambda: account_switches_changed_task.delay(obj.pk))
+        if change:
+            account_switches_changed(account=obj, changed_fields=form.changed_data)
 
     @admin.action(description="Test connection", permissions=["change"])
     def test_connection(self, request, queryset):
-        from sync.connections import check_amazon_connection
-
         for account in queryset:
             report_checks(self, request, check_amazon_connection(account))
 
@@ -188,8 +186,6 @@ class ShopifyStoreAdmin(admin.ModelAdmin):
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)
         if not change:
-            from .tasks import connect_store_task
-
             transaction.on_commit(lambda: connect_store_task.delay(obj.pk))
             self.message_user(
                 request,
@@ -200,15 +196,11 @@ class ShopifyStoreAdmin(admin.ModelAdmin):
 
     @admin.action(description="Test connection", permissions=["change"])
     def test_connection(self, request, queryset):
-        from sync.connections import check_shopify_connection
-
         for store in queryset:
             report_checks(self, request, check_shopify_connection(store))
 
     @admin.action(description="Import the Shopify catalogue now", permissions=["change"])
     def import_catalogue(self, request, queryset):
-        from .tasks import import_catalogue_task
-
         stores = list(queryset)
         for store in stores:
             transaction.on_commit(lambda pk=store.pk: import_catalogue_task.delay(pk))
@@ -272,8 +264,6 @@ class VariantAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     inlines = [InventoryLevelInline, MetafieldInline]
 
     def get_queryset(self, request):
-        from django.db.models import Sum
-
         return (
             super()
             .get_queryset(request)

@@ -9,7 +9,6 @@ from django.db import models
 from django.utils import timezone
 
 from .crypto import EncryptedTextField
-from .marketplaces import REGION_ENDPOINTS
 
 
 class Region(models.TextChoices):
@@ -101,10 +100,6 @@ class AmazonAccount(models.Model):
                 errors[field] = f"The {label} must be an https address on amazon.com."
         if errors:
             raise ValidationError(errors)
-
-    @property
-    def api_endpoint(self) -> str:
-        return self.endpoint or REGION_ENDPOINTS[self.region]
 
 
 def _is_amazon_host(url: str) -> bool:

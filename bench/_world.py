@@ -13,9 +13,9 @@ def connect_world(*, variants: int, domain: str, bulk: bool | None = None, webho
     from sandbox.connect import connect_sandbox
     from sandbox.shopify.seed import seed_shop
     from selling_lists.models import SellingList
-    from sync.catalogue import import_catalogue
+    from sync.inbound.catalogue import import_catalogue
+    from sync.inbound.webhooks import subscribe_webhooks
     from sync.linking import link_by_sku
-    from sync.webhooks import subscribe_webhooks
 
     shop, stock = seed_shop(variants=variants, locations=1, shop=domain)
     amazon = seed_seller(

@@ -70,7 +70,9 @@ def _drive(account, *, feed_threshold=None, timeout=900.0) -> dict:
     from django.utils import timezone
 
     from sync.models import AmazonFeed
-    from sync.services import confirm_pushes, poll_feed, send_pending_pushes
+    from sync.outbound.confirm import confirm_pushes
+    from sync.outbound.feeds import poll_feed
+    from sync.outbound.send import send_pending_pushes
 
     start = time.monotonic()
     sent = send_pending_pushes(account_id=account.pk, feed_threshold=feed_threshold)
@@ -98,7 +100,7 @@ def _change(store, listings, bump: int) -> int:
     from django.utils import timezone
 
     from accounts.models import InventoryLevel
-    from sync.services.outbox import LevelUpdate, apply_inventory_levels
+    from sync.inbound.stock import LevelUpdate, apply_inventory_levels
 
     now = timezone.now()
     levels = InventoryLevel.objects.filter(
@@ -125,11 +127,11 @@ def drive(args) -> None:
 
     from sandbox.amazon.models import Document, SandboxSettings, throttled_count
     from selling_lists.models import Listing, ListingStatus
-    from sync import tasks
-    from sync.services import recompute_listings
+    from sync import queues
+    from sync.outbox.recompute import recompute_listings
 
     # The driver is the worker: tasks queued on commit are not needed (memory broker anyway).
-    tasks.send_pending.delay_on_commit = lambda *a, **kw: None
+    queues.send_pushes_soon = lambda account_ids: None
 
     sizes = [int(s) for s in args.sizes.split(",")]
     store, account = _connect(int(max(sizes) * 1.05) + 100)  # 2% are untracked

@@ -1,13 +1,15 @@
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count
-from django.http import HttpResponseBadRequest
+from django.http import HttpResponseBadRequest, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path
 
+from selling_lists.admin import rule_change_url
+from sync.selectors import profile_preview
+
 from .forms import GlobalProfileForm
 from .models import GlobalProfile
-from .selectors import profile_preview
 
 
 @admin.register(GlobalProfile)
@@ -92,10 +94,6 @@ class GlobalProfileAdmin(admin.ModelAdmin):
     def response_change(self, request, obj):
         # Flow 5: show what the change does to linked listings, then confirm to send it.
         if obj.selling_lists.exists():
-            from django.http import HttpResponseRedirect
-
-            from selling_lists.admin import rule_change_url
-
             self.message_user(request, f"“{obj}” was saved. Review what it changes on Amazon.")
             return HttpResponseRedirect(rule_change_url(profile=obj.pk))
         return super().response_change(request, obj)

@@ -3,7 +3,7 @@
 from django.core.exceptions import ValidationError
 from django.db import models
 
-from profiles.models import QtyMode, validate_mode_quantity
+from profiles.models import QtyMode, default_profile, validate_mode_quantity
 
 
 class SellingList(models.Model):
@@ -48,14 +48,10 @@ class SellingList(models.Model):
 
     def save(self, *args, **kwargs):
         if not self.profile_id:
-            from profiles.models import default_profile
-
             self.profile = default_profile()
         super().save(*args, **kwargs)
 
     def clean(self):
-        from profiles.models import default_profile
-
         if not self.profile_id:
             profile = default_profile()
             if profile is None:

@@ -1,15 +1,9 @@
 """Reads shared by the admin and the sync engine: listings with their stock and their Result."""
 
-from collections import defaultdict
-from collections.abc import Sequence
-
 from django.db.models import IntegerField, OuterRef, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce
 
 from accounts.models import InventoryLevel
-from accounts.selectors import stock_snapshots
-from profiles.models import GlobalProfile
-from profiles.rules import Result, Rule, StockSnapshot, compute
 
 from .models import Listing
 
@@ -31,57 +25,3 @@ def listings_with_stock(queryset: QuerySet[Listing] | None = None) -> QuerySet[L
     return queryset.select_related(
         "selling_list__profile", "variant__product", "marketplace", "amazon_account"
     ).annotate(shopify_stock=Coalesce(Subquery(stock, output_field=IntegerField()), 0))
-
-
-def profile_location_ids(profile_ids) -> dict[int, frozenset[int]]:
-    """The chosen locations of each profile, in one query."""
-    chosen: dict[int, set[int]] = defaultdict(set)
-    through = GlobalProfile.locations.through
-    for profile_id, location_id in through.objects.filter(
-        globalprofile_id__in=set(profile_ids)
-    ).values_list("globalprofile_id", "location_id"):
-        chosen[profile_id].add(location_id)
-    return {pk: frozenset(chosen.get(pk, ())) for pk in set(profile_ids)}
-
-
-def listing_rule(listing: Listing, location_ids: frozenset[int] | None = None) -> Rule:
-    """The effective rule of a listing: its own override, else its Selling List's profile."""
-    return listing.selling_list.profile.to_rule(
-        location_ids=location_ids,
-        override_mode=listing.override_mode,
-        override_quantity=listing.override_quantity,
-    )
-
-
-def compute_results(
-    listings: Sequence[Listing],
-    *,
-    reserved: dict[int, int] | None = None,
-    location_overrides: dict[int, frozenset[int]] | None = None,
-) -> dict[int, tuple[Rule, Result]]:
-    """Rule and Result of each listing, in a constant number of queries.
-
-    The listings must come with `selling_list__profile` loaded (see `listings_with_stock`).
-    `location_overrides` replaces a profile's saved locations (the preview of an unsaved form).
-    `reserved` defaults to the Amazon order quantities not yet taken off in Shopify, so every
-    Result shown or sent carries the oversell guard.
-    """
-    if reserved is None:
-        from sync.orders import reserved_by_variant
-
-        reserved = reserved_by_variant(lst.variant_id for lst in listings if lst.variant_id)
-    profiles = {lst.selling_list.profile_id: lst.selling_list.profile for lst in listings}
-    locations = profile_location_ids(profiles) | (location_overrides or {})
-    keys = {p.metafield_key for p in profiles.values() if p.metafield_key}
-    snapshots = stock_snapshots(
-        [lst.variant_id for lst in listings if lst.variant_id],
-        metafield_keys=keys,
-        reserved=reserved,
-    )
-    gone = StockSnapshot(exists=False)
-    results = {}
-    for listing in listings:
-        rule = listing_rule(listing, locations[listing.selling_list.profile_id])
-        snapshot = snapshots.get(listing.variant_id, gone) if listing.variant_id else gone
-        results[listing.pk] = (rule, compute(snapshot, rule))
-    return results

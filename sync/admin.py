@@ -1,5 +1,8 @@
 """Admin of the sync engine: the push history (the audit log), feeds and webhooks. Read-only:
-every number Amazon was told is recorded here and nobody edits history."""
+every number Amazon was told is recorded here and nobody edits history.
+
+Django's autodiscovery imports this module only: the orders' admin is imported here to be
+registered too (`__all__` names what this module provides)."""
 
 from django.contrib import admin
 from django.db.models import Sum
@@ -7,8 +10,18 @@ from django.utils.html import format_html, format_html_join
 
 from accounts.admin import ReadOnlyAdminMixin
 
-from . import order_admin  # noqa: F401  (registers the orders' admin)
 from .models import AmazonFeed, QtyPush, WebhookEvent, WebhookRejection
+from .orders.admin import AmazonOrderAdmin, OrderStockEntryAdmin
+
+__all__ = [
+    "AmazonFeedAdmin",
+    "AmazonOrderAdmin",
+    "OrderStockEntryAdmin",
+    "QtyPushAdmin",
+    "QtyPushInline",
+    "WebhookEventAdmin",
+    "WebhookRejectionAdmin",
+]
 
 
 class ReadOnlyAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):

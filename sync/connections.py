@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from accounts.models import AmazonAccount, ShopifyStore
 
 from .clients.errors import AuthenticationFailed, MarketplaceError, TransientError
-from .vendors import amazon_client, shopify_client
+from .clients.factory import amazon_client, shopify_client
 
 
 @dataclass(frozen=True)
@@ -28,8 +28,11 @@ def check_amazon_connection(account: AmazonAccount) -> list[ConnectionCheck]:
     marketplaces = list(account.marketplaces.all()) or [None]
     for marketplace in marketplaces:
         try:
-            with amazon_client(account, marketplace.pk if marketplace else None) as client:
+            client = amazon_client(account, marketplace.pk if marketplace else None)
+            try:
                 message = client.test_connection()
+            finally:
+                client.close()
             if marketplace:
                 message = message.replace(f"marketplace {marketplace.pk}", str(marketplace))
             checks.append(ConnectionCheck(True, f"{account}: {message}"))

@@ -9,9 +9,11 @@ from django.db import transaction
 
 from selling_lists.models import FulfillmentChannel, Listing, ListingStatus, SellingList
 
-from .clients.amazon import AmazonClient
 from .clients.errors import MarketplaceError
-from .vendors import amazon_client
+from .clients.factory import amazon_client
+from .clients.protocols import AmazonApi
+from .models import PushReason
+from .outbox.recompute import recompute_listings
 
 REPORT_POLL_SECONDS = 2.0
 REPORT_POLL_ATTEMPTS = 60
@@ -36,7 +38,7 @@ class LinkSummary:
         return text
 
 
-def amazon_listings_by_sku(client: AmazonClient, *, sleep=time.sleep) -> dict:
+def amazon_listings_by_sku(client: AmazonApi, *, sleep=time.sleep) -> dict:
     """Every listing of the seller in the client's marketplace, from one listings report."""
     report_id = client.request_listings_report()
     for _ in range(REPORT_POLL_ATTEMPTS):
@@ -49,15 +51,12 @@ def amazon_listings_by_sku(client: AmazonClient, *, sleep=time.sleep) -> dict:
     raise MarketplaceError("Amazon's listings report was not ready in time; try again later.")
 
 
-def link_by_sku(
-    *, selling_list: SellingList, client: AmazonClient | None = None, acting_user=None
-) -> LinkSummary:
+def link_by_sku(*, selling_list: SellingList, acting_user=None) -> LinkSummary:
     """Link every variant of the list's store to the Amazon SKU that equals its SKU."""
     skus = selling_list.shopify_store.variants.exclude(sku="").values_list("sku", flat=True)
     return link_skus(
         selling_list=selling_list,
         pairs={sku: sku for sku in skus},
-        client=client,
         acting_user=acting_user,
     )
 
@@ -85,7 +84,6 @@ def link_skus(
     *,
     selling_list: SellingList,
     pairs: dict[str, str],
-    client: AmazonClient | None = None,
     acting_user=None,
 ) -> LinkSummary:
     """Link Shopify variants (by their SKU) to Amazon SKUs, e.g. from a CSV upload.
@@ -94,10 +92,11 @@ def link_skus(
     listings, then computes their Result (and queues pushes as the switches allow). Shopify
     SKUs the store does not have, and Amazon SKUs Amazon does not list, are reported, not linked.
     """
-    from .services import recompute_listings
-
-    client = client or amazon_client(selling_list.amazon_account, selling_list.marketplace_id)
-    on_amazon = amazon_listings_by_sku(client)
+    client = amazon_client(selling_list.amazon_account, selling_list.marketplace_id)
+    try:
+        on_amazon = amazon_listings_by_sku(client)
+    finally:
+        client.close()
     summary = LinkSummary()
     linked_skus = set(
         Listing.objects.filter(
@@ -145,5 +144,5 @@ def link_skus(
                 selling_list=selling_list, sku__in=[x.sku for x in new]
             ).values_list("pk", flat=True)
         )
-        recompute_listings(listing_ids=ids, reason="reconcile", acting_user=acting_user)
+        recompute_listings(listing_ids=ids, reason=PushReason.LINK, acting_user=acting_user)
     return summary

@@ -1,8 +1,8 @@
 """The sync engine's data: the outbox of quantity pushes (also their audit log), Amazon feeds,
 Shopify webhook events (for dedupe and staleness), rejected webhooks and rate-limit buckets.
 
-Amazon orders and their stock ledger live in `order_models.py` and are imported at the end, so
-Django sees every model of the `sync` app here.
+Amazon orders and their stock ledger live in `orders/models.py`; Django finds an app's models
+in its `models` module, so they are imported here too (`__all__` lists every model of the app).
 """
 
 from django.conf import settings
@@ -10,11 +10,30 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from .orders.models import AmazonOrder, AmazonOrderItem, OrderStockEntry
+
+__all__ = [
+    "AmazonFeed",
+    "AmazonOrder",
+    "AmazonOrderItem",
+    "OrderStockEntry",
+    "QtyPush",
+    "RateLimitBucket",
+    "WebhookEvent",
+    "WebhookRejection",
+]
+
 
 class PushReason(models.TextChoices):
+    """Why a push was queued: every recompute names one (sync/outbox/decide.py uses them)."""
+
     STOCK_CHANGE = "stock_change", "Stock change in Shopify"
     MANUAL = "manual", "Update Qty (manual)"
     PROFILE_CHANGE = "profile_change", "Profile or Selling List change"
+    LISTING_EDIT = "listing_edit", "Listing edited (SKU, variant or own rule)"
+    LINK = "link", "Linked"
+    CATALOGUE = "catalogue", "Catalogue import"
+    SYNC_ON = "sync_on", "Sync or automatic updates switched on"
     ORDER = "order", "Amazon order"
     RECONCILE = "reconcile", "Reconcile"
 
@@ -225,6 +244,3 @@ class RateLimitBucket(models.Model):
 
     def __str__(self):
         return f"{self.key}: {self.tokens:.2f}"
-
-
-from .order_models import AmazonOrder, AmazonOrderItem, OrderStockEntry  # noqa: E402,F401

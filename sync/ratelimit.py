@@ -20,10 +20,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 
-from django.conf import settings
+import redis
 from django.db import transaction
 
+from . import conf
 from .clients.errors import RateLimited
+from .models import RateLimitBucket
 
 
 @dataclass(frozen=True)
@@ -53,7 +55,7 @@ def rate_for(operation: str) -> Rate:
     from turning into 429s.
     """
     published = PUBLISHED_RATES[operation]
-    safety = float(getattr(settings, "SYNC_RATE_SAFETY", 0.9))
+    safety = conf.rate_safety()
     # One token less than Amazon's burst: requests reserved in order can reach Amazon a few ms
     # out of order (two workers, one host); the spare token absorbs that jitter. Without it,
     # two workers on PostgreSQL + Redis got 429s in tests/workers.
@@ -85,8 +87,6 @@ class DatabaseBucket(TokenBucket):
         self.clock = clock
 
     def reserve(self, key: str, rate: Rate, *, max_wait: float) -> float:
-        from .models import RateLimitBucket
-
         with transaction.atomic():
             now = self.clock()
             bucket, _ = RateLimitBucket.objects.select_for_update().get_or_create(
@@ -105,8 +105,6 @@ class DatabaseBucket(TokenBucket):
             return wait
 
     def reset(self, key: str) -> None:
-        from .models import RateLimitBucket
-
         RateLimitBucket.objects.filter(key=key).delete()
 
 
@@ -144,8 +142,6 @@ return tostring(wait)
 
 class RedisBucket(TokenBucket):
     def __init__(self, url: str):
-        import redis
-
         self.client = redis.Redis.from_url(url)
         self.script = self.client.register_script(_LUA_RESERVE)
 
@@ -168,7 +164,7 @@ def _redis_bucket(url: str) -> RedisBucket:
 
 def default_bucket() -> TokenBucket:
     """Redis when `REDIS_URL` is set, else the database."""
-    url = getattr(settings, "REDIS_URL", "")
+    url = conf.redis_url()
     return _redis_bucket(url) if url else DatabaseBucket()
 
 
@@ -187,9 +183,7 @@ class Limiter:
         self.seller_id = seller_id
         self.region = region
         self.bucket = bucket or default_bucket()
-        self.max_wait = (
-            float(getattr(settings, "SYNC_RATE_MAX_WAIT", 30.0)) if max_wait is None else max_wait
-        )
+        self.max_wait = conf.rate_max_wait() if max_wait is None else max_wait
         self.sleep = sleep
 
     def wait(self, operation: str) -> float:

@@ -10,9 +10,11 @@ from dataclasses import dataclass, field
 from accounts.models import AmazonAccount, ShopifyStore
 from selling_lists.models import FulfillmentChannel, Listing
 
-from .catalogue import import_catalogue
+from .clients.errors import MarketplaceError
+from .clients.factory import amazon_client
+from .inbound.catalogue import import_catalogue
 from .linking import amazon_listings_by_sku
-from .vendors import amazon_client
+from .models import PushReason
 
 
 @dataclass
@@ -30,21 +32,22 @@ class ReconcileSummary:
         return text + (f"; errors: {'; '.join(self.errors)}" if self.errors else "")
 
 
-def read_back_amazon(
-    *, account: AmazonAccount, marketplace_id: str, client=None
-) -> tuple[int, int]:
+def read_back_amazon(*, account: AmazonAccount, marketplace_id: str) -> tuple[int, int]:
     """Store the quantity Amazon shows on every FBM listing; returns (read, drifted).
 
     Drifted: Amazon shows another number than the Result we computed for the listing.
     """
-    with client or amazon_client(account, marketplace_id) as amazon:
-        rows = amazon_listings_by_sku(amazon)
+    client = amazon_client(account, marketplace_id)
+    try:
+        rows = amazon_listings_by_sku(client)
+    finally:
+        client.close()
     listings = list(
         Listing.objects.filter(
             amazon_account=account,
             marketplace_id=marketplace_id,
             fulfillment_channel=FulfillmentChannel.FBM,
-        ).only("pk", "sku", "amazon_quantity", "last_sent_quantity")
+        ).only("pk", "sku", "amazon_quantity", "last_sent_quantity", "computed_quantity")
     )
     changed, drifted = [], 0
     for listing in listings:
@@ -62,8 +65,6 @@ def read_back_amazon(
 
 def reconcile_all() -> ReconcileSummary:
     """Read Amazon back for every account and marketplace, then re-read every Shopify store."""
-    from .clients.errors import MarketplaceError
-
     summary = ReconcileSummary()
     for account in AmazonAccount.objects.filter(inventory_sync_enabled=True):
         for marketplace_id in account.marketplaces.values_list("pk", flat=True):
@@ -76,7 +77,7 @@ def reconcile_all() -> ReconcileSummary:
             summary.drifted += drifted
     for store in ShopifyStore.objects.all():
         try:
-            summary.variants += import_catalogue(store=store).variants
+            summary.variants += import_catalogue(store=store, reason=PushReason.RECONCILE).variants
         except MarketplaceError as error:
             summary.errors.append(f"{store}: {error.message}")
     return summary

@@ -4,7 +4,7 @@ from django.http import HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from .webhooks import receive_webhook
+from .inbound.webhooks import receive_webhook
 
 
 @csrf_exempt  # Shopify signs the body (HMAC) instead; it cannot send a CSRF token

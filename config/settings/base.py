@@ -125,20 +125,38 @@ REDIS_URL = env("REDIS_URL", default="")
 # Periodic work (Celery beat): due pushes, read-backs, feed polls, order imports, reconcile.
 CELERY_BEAT_SCHEDULE = {
     # Sends whose back-off is over, due read-backs, feeds to poll, claims of dead workers.
-    "sync-dispatch-due-work": {"task": "sync.tasks.dispatch_due_work", "schedule": 5.0},
-    "orders-import": {"task": "sync.order_tasks.import_due_orders_task", "schedule": 300.0},
+    "sync-dispatch-due-work": {"task": "sync.dispatch_due_work", "schedule": 5.0},
+    "orders-import": {"task": "sync.import_due_orders", "schedule": 300.0},
     # Webhooks are not enough on their own: re-read Shopify, read Amazon back, repair drift.
     "reconcile": {
-        "task": "accounts.tasks.reconcile_all_task",
+        "task": "sync.reconcile_all",
         "schedule": env.float("STOCKLINK_RECONCILE_SECONDS", default=3600.0),
     },
 }
 
-# The sync engine. Few changes go by patchListingsItem, many by one JSON_LISTINGS_FEED;
-# docs/BENCHMARKS.md has the measurement behind the switch-over point.
+# The sync engine (read at call time through sync/conf.py; docs/architecture.md).
+# Few changes go by patchListingsItem, many by one JSON_LISTINGS_FEED; docs/BENCHMARKS.md has
+# the measurement behind the switch-over point.
 SYNC_FEED_THRESHOLD = env.int("SYNC_FEED_THRESHOLD", default=100)
+# Pushes claimed at a time for patching: ~4 s of the 5 req/s budget keeps a claim short.
+SYNC_PATCH_CLAIM = env.int("SYNC_PATCH_CLAIM", default=20)
+# Sends of one push before it fails, and read-backs of an ACCEPTED push before it fails.
+SYNC_MAX_ATTEMPTS = env.int("SYNC_MAX_ATTEMPTS", default=8)
+SYNC_MAX_CHECKS = env.int("SYNC_MAX_CHECKS", default=8)
+# Seconds from ACCEPTED to the first read-back, and from a feed's upload to its first poll.
+SYNC_CONFIRM_DELAY = env.float("SYNC_CONFIRM_DELAY", default=2.0)
+SYNC_FIRST_FEED_POLL = env.float("SYNC_FIRST_FEED_POLL", default=5.0)
 # A worker's claim on pushes lapses after this; a killed worker's pushes are then sent again.
 SYNC_CLAIM_LEASE_SECONDS = env.float("SYNC_CLAIM_LEASE_SECONDS", default=600.0)
+# Listings recomputed per transaction (queries grow with batches, not rows).
+SYNC_RECOMPUTE_BATCH_SIZE = env.int("SYNC_RECOMPUTE_BATCH_SIZE", default=2000)
+# Share of Amazon's published rates we use, and the longest a worker waits for a token.
+SYNC_RATE_SAFETY = env.float("SYNC_RATE_SAFETY", default=0.9)
+SYNC_RATE_MAX_WAIT = env.float("SYNC_RATE_MAX_WAIT", default=30.0)
+# Amazon orders: each import re-reads this much before the previous one's start, and a
+# scheduled import of an account is due after this much per marketplace (searchOrders' rate).
+SYNC_ORDERS_OVERLAP_SECONDS = env.float("SYNC_ORDERS_OVERLAP_SECONDS", default=900.0)
+SYNC_ORDERS_INTERVAL_SECONDS = env.float("SYNC_ORDERS_INTERVAL_SECONDS", default=180.0)
 
 LOGGING = {
     "version": 1,

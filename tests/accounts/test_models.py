@@ -52,12 +52,6 @@ def test_seller_id_format_is_explained():
     assert "Seller Central" in str(err.value)
 
 
-def test_account_endpoint_defaults_to_the_region_endpoint():
-    assert AmazonAccountFactory.build(region="EU", endpoint="").api_endpoint == (
-        "https://sellingpartnerapi-eu.amazon.com"
-    )
-
-
 def test_outside_the_sandbox_overrides_may_only_name_amazon_and_the_shop(settings):
     # The override receives the refresh token and secrets: no other host may be named.
     settings.SANDBOX_ENABLED = False

@@ -24,8 +24,10 @@ def test_result_preview_updates_live_when_the_mode_changes(admin_page, live_serv
     page.select_option("#id_mode", "cap")
     page.fill("#id_quantity", "10")
     page.locator("#id_quantity").dispatch_event("change")
+    # The table is re-rendered on every change: the cell may be missing for a moment.
     page.wait_for_function(
-        "document.querySelector('#result-preview tr.linked td.result').innerText === '10'"
+        "() => document.querySelector('#result-preview tr.linked td.result')?.innerText === '10'",
+        timeout=30_000,
     )
     assert sample_results(page) == ["0", "1", "5", "10", "10"]  # Salestio: 20 → 10, 5 → 5
     profile.refresh_from_db()

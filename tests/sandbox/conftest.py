@@ -13,7 +13,8 @@ import pytest
 from sandbox.amazon.models import SandboxSettings
 from sandbox.amazon.seed import seed_seller
 from sandbox.amazon.specs import validate_operation_response
-from sync.clients.amazon import AmazonClient, AmazonConfig, clear_token_cache
+from sync.clients.amazon import AmazonClient, clear_token_cache
+from sync.clients.amazon_data import AmazonConfig
 
 AMAZON_PREFIX = "/sandbox/amazon"
 US = "ATVPDKIKX0DER"

@@ -15,7 +15,8 @@ import pytest
 
 from sandbox.shopify.models import Shop, WebhookKnobs
 from sandbox.shopify.seed import seed_shop
-from sync.clients.shopify import ShopifyClient, ShopifyConfig
+from sync.clients.shopify import ShopifyClient
+from sync.clients.shopify_data import ShopifyConfig
 
 SHOPIFY_PREFIX = "/sandbox/shopify"
 

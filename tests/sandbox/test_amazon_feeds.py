@@ -8,7 +8,8 @@ import pytest
 
 from sandbox.amazon.models import Listing
 from sandbox.amazon.specs import validate_json_schema
-from sync.clients.amazon import FEED_CONTENT_TYPE, _Feeds, build_quantity_feed
+from sync.clients.amazon import _Feeds
+from sync.clients.amazon_data import FEED_CONTENT_TYPE, build_quantity_feed
 
 FEED_SCHEMA = "listings-feed-schema-v2.json"
 MESSAGE_SCHEMA = "listings-feed-message-schema-v2.json"

@@ -5,7 +5,7 @@ import time
 import pytest
 
 from sandbox.amazon.models import Listing
-from sync.clients.amazon import _ListingsItems, _quantity_patch
+from sync.clients.amazon import _ListingsItems, quantity_patch
 from sync.clients.errors import NotFound
 
 
@@ -191,7 +191,7 @@ def test_validation_preview_validates_without_applying(amazon_seller, amazon_cli
         "SKU-1",
         marketplaceIds=["ATVPDKIKX0DER"],
         mode="VALIDATION_PREVIEW",
-        body={"productType": "PRODUCT", "patches": [_quantity_patch(1)]},
+        body={"productType": "PRODUCT", "patches": [quantity_patch(1)]},
     )
 
     assert response.payload["status"] == "VALID"

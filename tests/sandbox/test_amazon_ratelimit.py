@@ -6,7 +6,8 @@ import pytest
 
 from sandbox.amazon.models import RateBucket, throttled_count
 from sandbox.amazon.ratelimit import USAGE_PLANS, take_token
-from sync.clients.amazon import FEED_CONTENT_TYPE, _Feeds
+from sync.clients.amazon import _Feeds
+from sync.clients.amazon_data import FEED_CONTENT_TYPE
 from sync.clients.errors import RateLimited, TransientError
 
 

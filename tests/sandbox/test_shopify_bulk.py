@@ -5,7 +5,7 @@ import requests
 from sandbox.shopify import bulk
 from sandbox.shopify.models import BulkOperation
 from sync.clients.errors import MarketplaceError
-from sync.clients.shopify import BULK_RUN_MUTATION, render_variants_bulk_query
+from sync.clients.shopify_queries import BULK_RUN_MUTATION, render_variants_bulk_query
 
 from .shopify_fixtures import *  # noqa: F403  (pytest fixtures)
 

@@ -8,7 +8,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from sync.clients.errors import RateLimited, TransientError
-from sync.clients.shopify import ShopifyClient, ShopifyConfig
+from sync.clients.shopify import ShopifyClient
+from sync.clients.shopify_data import ShopifyConfig
 
 OK_BODY = {
     "data": {"shop": {"id": "gid://shopify/Shop/1", "name": "Flaky", "myshopifyDomain": "f"}},

@@ -9,7 +9,7 @@ from graphql import parse, validate
 from sandbox.shopify import gids, services
 from sandbox.shopify.models import AccessToken, InventoryLevel, Metafield, Variant
 from sandbox.shopify.schema import admin_schema
-from sync.clients import shopify as shopify_client_module
+from sync.clients import shopify_queries as shopify_client_module
 from sync.clients.errors import AuthenticationFailed, MarketplaceError
 
 from .shopify_fixtures import *  # noqa: F403  (pytest fixtures)

@@ -8,11 +8,24 @@ import requests
 from sandbox.shopify import gids
 from sandbox.shopify.models import AdjustmentGroup, InventoryLevel
 from sync.clients.errors import MarketplaceError
-from sync.clients.shopify import ADJUST_MUTATION, StaleQuantity
+from sync.clients.shopify_data import StaleQuantity, quantity_after
+from sync.clients.shopify_queries import ADJUST_MUTATION
 
 from .shopify_fixtures import *  # noqa: F403  (pytest fixtures)
 
 REF = "gid://stocklink/AmazonOrderItem/111-2222222-3333333/1"
+# The sandbox answers inventorySetQuantities as Shopify does; Stocklink itself only adjusts.
+SET_MUTATION = """
+mutation StocklinkSet($input: InventorySetQuantitiesInput!, $key: String!) {
+  inventorySetQuantities(input: $input) @idempotent(key: $key) {
+    inventoryAdjustmentGroup {
+      id
+      changes(quantityNames: ["available"]) { name delta quantityAfterChange }
+    }
+    userErrors { field message code }
+  }
+}
+"""
 
 
 def _first_level():
@@ -98,16 +111,27 @@ def test_stale_change_from_quantity_raises_stale_quantity_and_changes_nothing(
 def test_set_quantities_sets_an_absolute_value(shopify_shop, shopify_client):
     creds, _ = shopify_shop(variants=2, locations=1)
     level, item_id, location_id = _first_level()
-    result = shopify_client(creds).set_available(
-        item_id,
-        location_id,
-        42,
-        change_from=level.available,
-        idempotency_key=str(uuid.uuid4()),
-        reference_uri=REF,
+    data = shopify_client(creds).execute(
+        SET_MUTATION,
+        {
+            "key": str(uuid.uuid4()),
+            "input": {
+                "name": "available",
+                "reason": "correction",
+                "referenceDocumentUri": REF,
+                "quantities": [
+                    {
+                        "inventoryItemId": f"gid://shopify/InventoryItem/{item_id}",
+                        "locationId": f"gid://shopify/Location/{location_id}",
+                        "quantity": 42,
+                        "changeFromQuantity": level.available,
+                    }
+                ],
+            },
+        },
     )
     level.refresh_from_db()
-    assert result == level.available == 42
+    assert quantity_after(data["inventorySetQuantities"]) == level.available == 42
 
 
 def _post(url, token, variables, query=ADJUST_MUTATION):

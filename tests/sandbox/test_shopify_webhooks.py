@@ -8,11 +8,20 @@ import uuid
 
 from sandbox.shopify import gids, services
 from sandbox.shopify.models import InventoryLevel, Location, WebhookDelivery
-from sync.clients.shopify import verify_webhook
+from sync.clients.shopify_data import verify_webhook
 
 from .shopify_fixtures import *  # noqa: F403  (pytest fixtures)
 
 REF = "gid://stocklink/Test/1"
+# The sandbox deletes subscriptions as Shopify does; Stocklink itself never needs to.
+WEBHOOK_DELETE_MUTATION = """
+mutation StocklinkWebhookDelete($id: ID!) {
+  webhookSubscriptionDelete(id: $id) {
+    deletedWebhookSubscriptionId
+    userErrors { field message }
+  }
+}
+"""
 
 
 def _subscribe(client, receiver, topic="inventory_levels/update"):
@@ -169,5 +178,6 @@ def test_webhook_subscriptions_can_be_listed_and_deleted(
     created = _subscribe(client, webhook_receiver)
     assert client.webhooks() == [created]
     assert created.topic == "INVENTORY_LEVELS_UPDATE" and created.uri == webhook_receiver.url
-    client.delete_webhook(created.id)
+    answer = client.execute(WEBHOOK_DELETE_MUTATION, {"id": created.gid})
+    assert answer["webhookSubscriptionDelete"]["userErrors"] == []
     assert client.webhooks() == []

@@ -5,8 +5,8 @@ from django.contrib.auth.models import Permission
 from django.urls import reverse
 
 from selling_lists.models import FulfillmentChannel, ListingStatus
-from selling_lists.services import update_qty
 from sync.models import PushState, QtyPush
+from sync.outbox.actions import listings_update_qty as update_qty
 from tests.factories import GlobalProfileFactory, UserFactory, stocked_listing
 
 pytestmark = pytest.mark.django_db

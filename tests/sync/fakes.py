@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass, field
 
-from sync.clients.amazon import AmazonIssue, AmazonListing, FeedStatus, PatchResult
+from sync.clients.amazon_data import AmazonIssue, AmazonListing, FeedStatus, PatchResult
 from sync.clients.errors import NotFound, RateLimited
 from sync.ratelimit import Limiter, Rate, TokenBucket
 

@@ -6,7 +6,7 @@ from accounts.models import InventoryLevel, Location, MetafieldValue, Variant
 from profiles.models import default_profile
 from sandbox.shopify.models import Variant as SandboxVariant
 from selling_lists.models import Listing, ListingStatus, SellingList
-from sync.catalogue import import_catalogue
+from sync.inbound.catalogue import import_catalogue
 from sync.linking import link_by_sku
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -20,13 +20,14 @@ from sandbox.amazon.models import SandboxSettings, throttled_count
 from sandbox.shopify.models import WebhookKnobs
 from sandbox.shopify.services import level_for, set_available
 from selling_lists.models import Listing, ListingStatus, SellingList
-from selling_lists.services import update_qty
-from sync.catalogue import import_catalogue
+from sync.inbound.catalogue import import_catalogue
+from sync.inbound.webhooks import subscribe_webhooks
 from sync.linking import link_by_sku
 from sync.models import PushState, PushTransport, QtyPush, WebhookEvent, WebhookRejection
-from sync.services import confirm_pushes, poll_feed, send_pending_pushes
-from sync.services import pushes as pushes_module
-from sync.webhooks import subscribe_webhooks
+from sync.outbound.confirm import confirm_pushes
+from sync.outbound.feeds import poll_feed
+from sync.outbound.send import send_pending_pushes
+from sync.outbox.actions import listings_update_qty as update_qty
 from tests.sandbox_world import US
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -198,10 +199,10 @@ def test_a_429_storm_delays_but_loses_nothing_and_never_exceeds_the_rate(sandbox
 
 def test_a_large_batch_goes_by_feed(sandbox_world, settings, monkeypatch):
     world = connect(sandbox_world, settings, variants=5)
-    monkeypatch.setattr(pushes_module, "FEED_THRESHOLD", 3)
+    settings.SYNC_FEED_THRESHOLD = 3
     # Several stock changes land before the worker runs: one feed carries them all.
     with monkeypatch.context() as m:
-        m.setattr("sync.tasks.send_pending.delay", lambda *a, **k: None)
+        m.setattr("sync.queues.send_pushes_soon", lambda account_ids: None)
         for sku, _ in world.stock:
             change_stock(world, 1, sku=sku)
 

@@ -18,19 +18,16 @@ from sandbox.amazon.orders import cancel_order, place_order
 from sandbox.shopify.models import AdjustmentGroup
 from sandbox.shopify.services import level_for, set_available
 from selling_lists.models import Listing, SellingList
-from selling_lists.selectors import compute_results, listings_with_stock
-from sync.catalogue import import_catalogue
+from selling_lists.selectors import listings_with_stock
 from sync.clients.shopify import ShopifyClient
+from sync.inbound.catalogue import import_catalogue
 from sync.linking import link_by_sku
-from sync.order_models import AmazonOrder, AmazonOrderItem, OrderStockEntry
-from sync.orders import (
-    apply_order_item,
-    apply_pending_order_items,
-    import_orders,
-    match_unmatched_items,
-    reserved_by_variant,
-    retry_order_items,
-)
+from sync.orders.apply import apply_order_item, apply_pending_order_items, retry_order_items
+from sync.orders.intake import import_orders
+from sync.orders.matching import match_unmatched_items
+from sync.orders.models import AmazonOrder, AmazonOrderItem, OrderStockEntry
+from sync.orders.selectors import reserved_by_variant
+from sync.outbox.results import compute_results
 from tests.sandbox_world import CA, US
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -434,7 +431,7 @@ def test_a_shopify_stock_event_between_sale_and_decrement_does_not_resell_the_un
 def test_a_fixed_quantity_listing_follows_its_profile_after_a_sale(
     sandbox_world, after_sale, amazon_after
 ):
-    from sync.services import recompute_listings
+    from sync.outbox.recompute import recompute_listings
 
     profile = GlobalProfile.objects.create(
         name=f"Custom quantity 5, {after_sale}",
@@ -461,8 +458,8 @@ def test_a_fixed_quantity_listing_follows_its_profile_after_a_sale(
 def test_a_sale_in_one_marketplace_reaches_shopify_and_every_listing_of_the_variant(
     sandbox_world, settings
 ):
+    from sync.inbound.webhooks import subscribe_webhooks
     from sync.models import QtyPush, WebhookEvent
-    from sync.webhooks import subscribe_webhooks
 
     world = connect(sandbox_world, stock=10, marketplaces=(US, CA))
     settings.STOCKLINK_BASE_URL = world.base_url
@@ -492,8 +489,8 @@ def test_a_sale_in_one_marketplace_reaches_shopify_and_every_listing_of_the_vari
 def test_a_shopify_stock_event_before_the_decrement_never_pushes_the_old_quantity(
     sandbox_world, settings
 ):
+    from sync.inbound.webhooks import subscribe_webhooks
     from sync.models import QtyPush
-    from sync.webhooks import subscribe_webhooks
 
     world = connect(sandbox_world, stock=10, marketplaces=(US, CA))
     settings.STOCKLINK_BASE_URL = world.base_url

@@ -10,11 +10,13 @@ from django.utils import timezone
 from accounts.models import AmazonAccount
 from profiles.models import default_profile
 from selling_lists.models import Listing, SellingList
-from sync import orders
-from sync.clients.amazon import AmazonOrder as RemoteOrder
-from sync.clients.amazon import AmazonOrderItem as RemoteItem
-from sync.clients.shopify import ItemStock, StaleQuantity
-from sync.order_models import AmazonOrder, AmazonOrderItem, OrderStockEntry
+from sync import conf
+from sync.clients.amazon_data import AmazonOrder as RemoteOrder
+from sync.clients.amazon_data import AmazonOrderItem as RemoteItem
+from sync.clients.factory import substitute
+from sync.clients.shopify_data import ItemStock, StaleQuantity
+from sync.orders import apply, intake, matching, placement, selectors
+from sync.orders.models import AmazonOrder, AmazonOrderItem, OrderStockEntry
 from tests.factories import (
     AmazonAccountFactory,
     GlobalProfileFactory,
@@ -75,9 +77,8 @@ class FakeShopify:
 @pytest.fixture
 def world(monkeypatch):
     """An account selling SKU-1 (a variant with 10 units at one location), fakes for vendors."""
-    recomputed = []
-    monkeypatch.setattr(orders, "_recompute", lambda **kw: recomputed.append(kw))
-    account = AmazonAccountFactory()
+    # Sync to Amazon off: these tests are about Shopify's side; Results are still computed.
+    account = AmazonAccountFactory(inventory_sync_enabled=False)
     AmazonAccount.objects.filter(pk=account.pk).update(created_at=datetime(2026, 1, 1, tzinfo=UTC))
     account.refresh_from_db()
     store = ShopifyStoreFactory()
@@ -94,14 +95,17 @@ def world(monkeypatch):
     listing = Listing.objects.create(selling_list=selling_list, variant=variant, sku="SKU-1")
     amazon = FakeAmazon()
     shopify = FakeShopify({(variant.inventory_item_id, location.shopify_id): 10})
-    monkeypatch.setattr(orders, "amazon_client", lambda account, marketplace_id: amazon)
-    monkeypatch.setattr(orders, "shopify_client", lambda store: shopify)
+    with substitute(amazon=lambda account, marketplace_id: amazon, shopify=lambda store: shopify):
+        yield _world(locals())
+
+
+def _world(values):
 
     class World:
         pass
 
     w = World()
-    w.__dict__.update(locals())
+    w.__dict__.update(values)
     return w
 
 
@@ -123,8 +127,8 @@ NOW = datetime(2026, 3, 1, 13, tzinfo=UTC)
 
 
 def run(world, now=NOW, **kw):
-    summary = orders.import_orders(account=world.account, now=now, **kw)
-    orders.apply_pending_order_items(account=world.account)
+    summary = intake.import_orders(account=world.account, now=now, **kw)
+    apply.apply_pending_order_items(account=world.account)
     world.account.refresh_from_db()
     return summary
 
@@ -138,13 +142,13 @@ def test_first_window_starts_at_connection_and_later_ones_overlap_the_previous(w
     run(world)
     run(world, now=NOW + timedelta(minutes=10))
 
-    assert world.amazon.windows == [NOW - timedelta(minutes=5), NOW - orders.OVERLAP]
+    assert world.amazon.windows == [NOW - timedelta(minutes=5), NOW - conf.orders_overlap()]
     assert world.account.orders_synced_until == NOW + timedelta(minutes=10)
 
 
 def test_an_old_account_never_replays_history_on_its_first_import(world):
     run(world)
-    assert world.amazon.windows == [NOW - orders.OVERLAP]
+    assert world.amazon.windows == [NOW - conf.orders_overlap()]
 
 
 def test_the_watermark_never_moves_back(world):
@@ -155,9 +159,9 @@ def test_the_watermark_never_moves_back(world):
 
 def test_scheduled_imports_respect_the_search_orders_rate(world):
     run(world)
-    assert not orders.orders_import_due(world.account, NOW + timedelta(seconds=179), 1)
-    assert orders.orders_import_due(world.account, NOW + timedelta(seconds=180), 1)
-    assert not orders.orders_import_due(world.account, NOW + timedelta(seconds=300), 2)
+    assert not intake.orders_import_due(world.account, NOW + timedelta(seconds=179), 1)
+    assert intake.orders_import_due(world.account, NOW + timedelta(seconds=180), 1)
+    assert not intake.orders_import_due(world.account, NOW + timedelta(seconds=300), 2)
 
 
 def test_every_page_of_search_orders_takes_a_token_of_the_sellers_bucket(world, settings):
@@ -183,7 +187,7 @@ def test_an_empty_budget_raises_rate_limited_and_keeps_the_window(world, setting
     RateLimitBucket.objects.create(key=key, tokens=0.0, refilled_at=timezone.now().timestamp())
 
     with pytest.raises(RateLimited) as raised:
-        orders.import_orders(account=world.account, now=NOW)
+        intake.import_orders(account=world.account, now=NOW)
 
     assert raised.value.retry_after > 150  # about one request per 180 s
     assert world.amazon.windows == []  # nothing was asked of Amazon
@@ -193,7 +197,7 @@ def test_an_empty_budget_raises_rate_limited_and_keeps_the_window(world, setting
 
 def test_import_refuses_naive_datetimes(world):
     with pytest.raises(ValueError):
-        orders.import_orders(account=world.account, now=datetime(2026, 3, 1))
+        intake.import_orders(account=world.account, now=datetime(2026, 3, 1))
 
 
 # --- the ledger --------------------------------------------------------------------------------
@@ -258,19 +262,21 @@ def test_reserved_counts_pending_and_failed_sales_only(world):
         remote("111-0000001-0000002", quantity=3),
         remote("111-0000001-0000003", quantity=5),
     ]
-    orders.import_orders(account=world.account, now=NOW)
+    intake.import_orders(account=world.account, now=NOW)
     first, second, third = OrderStockEntry.objects.order_by("order_item__order__order_id")
     OrderStockEntry.objects.filter(pk=second.pk).update(state=State.FAILED, error="x")
-    orders.apply_pending_order_items(entry_ids=[first.pk])
+    apply.apply_pending_order_items(entry_ids=[first.pk])
 
-    assert orders.reserved_by_variant([world.variant.pk]) == {world.variant.pk: 8}
-    assert orders.reserved_by_variant([]) == {}
+    assert selectors.reserved_by_variant([world.variant.pk]) == {world.variant.pk: 8}
+    assert selectors.reserved_by_variant([]) == {}
 
 
 def test_import_recomputes_the_variants_whose_reserved_units_changed(world):
     world.amazon.orders = [remote()]
-    orders.import_orders(account=world.account, now=NOW)
-    assert {"variant_ids": {world.variant.pk}} in world.recomputed
+    intake.import_orders(account=world.account, now=NOW)
+
+    # 10 in Shopify, 1 sold on Amazon and not yet taken off: the Result counts it as gone.
+    assert Listing.objects.get(pk=world.listing.pk).computed_quantity == 9
 
 
 def test_an_untracked_variant_is_recorded_but_never_written(world):
@@ -291,8 +297,8 @@ def test_unmatched_items_are_matched_by_the_orders_action(world):
     assert item.listing is None
 
     Listing.objects.filter(pk=world.listing.pk).update(sku="SKU-LATER")
-    matched = orders.match_unmatched_items(order_ids=[item.order_id])
-    orders.apply_pending_order_items(entry_ids=matched.entry_ids)
+    matched = matching.match_unmatched_items(order_ids=[item.order_id])
+    apply.apply_pending_order_items(entry_ids=matched.entry_ids)
 
     assert matched.matched == 1
     assert world.shopify.levels[(world.variant.inventory_item_id, world.location.shopify_id)] == 9
@@ -326,7 +332,7 @@ def test_one_chosen_warehouse_is_where_the_sale_is_taken(three_locations):
     store, variant, (a, b, c) = three_locations
     profile = GlobalProfileFactory(use_warehouse=True)
     profile.locations.set([a])
-    assert orders.stock_target(listing_on(store, variant, profile)).location == a
+    assert placement.stock_target(listing_on(store, variant, profile)).location == a
 
 
 def test_all_locations_use_the_default_location_when_it_stocks_the_variant(three_locations):
@@ -334,13 +340,13 @@ def test_all_locations_use_the_default_location_when_it_stocks_the_variant(three
     store.default_location = a
     store.save()
     profile = GlobalProfileFactory(use_warehouse=False)
-    assert orders.stock_target(listing_on(store, variant, profile)).location == a
+    assert placement.stock_target(listing_on(store, variant, profile)).location == a
 
 
 def test_without_a_default_the_most_stocked_location_wins_ties_by_lowest_id(three_locations):
     store, variant, (a, b, c) = three_locations
     profile = GlobalProfileFactory(use_warehouse=False)
-    assert orders.stock_target(listing_on(store, variant, profile)).location == b
+    assert placement.stock_target(listing_on(store, variant, profile)).location == b
 
 
 def test_a_default_outside_the_chosen_warehouses_is_not_used(three_locations):
@@ -349,7 +355,7 @@ def test_a_default_outside_the_chosen_warehouses_is_not_used(three_locations):
     store.save()
     profile = GlobalProfileFactory(use_warehouse=True)
     profile.locations.set([b, c])
-    assert orders.stock_target(listing_on(store, variant, profile)).location == b
+    assert placement.stock_target(listing_on(store, variant, profile)).location == b
 
 
 def test_a_variant_stocked_nowhere_counted_fails_with_the_reason(three_locations):
@@ -357,7 +363,7 @@ def test_a_variant_stocked_nowhere_counted_fails_with_the_reason(three_locations
     other = LocationFactory(store=store, name="D")
     profile = GlobalProfileFactory(use_warehouse=True)
     profile.locations.set([other])
-    target = orders.stock_target(listing_on(store, variant, profile))
+    target = placement.stock_target(listing_on(store, variant, profile))
     assert target.location is None and "not stocked" in target.problem
 
 
@@ -381,7 +387,7 @@ def test_orders_changelist_shows_applied_and_failed_with_filters(world, admin_cl
 
 def test_retry_action_applies_a_failed_entry(world, admin_client):
     world.amazon.orders = [remote()]
-    orders.import_orders(account=world.account, now=NOW)
+    intake.import_orders(account=world.account, now=NOW)
     entry = OrderStockEntry.objects.get()
     OrderStockEntry.objects.filter(pk=entry.pk).update(state=State.FAILED, error="boom")
 
@@ -415,7 +421,7 @@ def test_import_orders_command_reports_what_it_did(world, capsys):
 
 
 def test_the_import_task_imports_then_applies(world, django_capture_on_commit_callbacks):
-    from sync.order_tasks import import_due_orders_task
+    from sync.orders.tasks import import_due_orders_task
 
     world.amazon.orders = [remote(updated=timezone.now())]
     with django_capture_on_commit_callbacks(execute=True):
@@ -439,7 +445,7 @@ def admin_request(rf, admin_user):
 def test_account_action_import_orders_now_warns_when_fbm_sync_is_off(
     world, rf, admin_user, django_capture_on_commit_callbacks
 ):
-    from sync.order_admin import import_orders_now
+    from sync.orders.admin import import_orders_now
 
     AmazonAccount.objects.filter(pk=world.account.pk).update(sync_fbm_orders=False)
     world.amazon.orders = [remote(updated=timezone.now())]
@@ -455,7 +461,7 @@ def test_account_action_import_orders_now_warns_when_fbm_sync_is_off(
 
 
 def test_listing_action_apply_unmatched_orders_takes_the_units_off_shopify(world, rf, admin_user):
-    from sync.order_admin import apply_unmatched_orders
+    from sync.orders.admin import apply_unmatched_orders
 
     world.amazon.orders = [remote(sku="SKU-LATER", quantity=3)]
     run(world)

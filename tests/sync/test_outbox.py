@@ -5,7 +5,7 @@ from django.db import IntegrityError, transaction
 
 from selling_lists.models import FulfillmentChannel, ListingStatus
 from sync.models import PushReason, PushState, QtyPush
-from sync.services import recompute_listings
+from sync.outbox.recompute import recompute_listings
 from tests.factories import (
     GlobalProfileFactory,
     InventoryLevelFactory,
@@ -248,8 +248,7 @@ def test_one_variant_feeding_several_accounts_queues_a_push_in_each():
     assert sorted(QtyPush.objects.values_list("quantity", flat=True)) == [8, 8]
 
 
-def test_recompute_queries_grow_with_batches_not_rows(django_assert_max_num_queries):
-    from sync.services import outbox
+def test_recompute_queries_grow_with_batches_not_rows(django_assert_max_num_queries, settings):
 
     listings = [stocked_listing(i) for i in range(30)]
     ids = [lst.pk for lst in listings]
@@ -259,4 +258,4 @@ def test_recompute_queries_grow_with_batches_not_rows(django_assert_max_num_quer
     with django_assert_max_num_queries(30) as large:
         recompute_listings(listing_ids=ids, reason="stock_change")
     assert len(large.captured_queries) <= len(small.captured_queries) + 2
-    assert outbox.BATCH_SIZE >= 1000
+    assert settings.SYNC_RECOMPUTE_BATCH_SIZE >= 1000

@@ -7,16 +7,13 @@ from django.utils import timezone
 
 from selling_lists.models import ListingStatus
 from sync.clients.errors import NotFound, TransientError
+from sync.clients.factory import substitute
 from sync.models import AmazonFeed, PushState, PushTransport, QtyPush
-from sync.services import (
-    claim_pushes,
-    confirm_pushes,
-    poll_feed,
-    recompute_listings,
-    release_stale_claims,
-    send_pending_pushes,
-)
-from sync.services.pushes import _release
+from sync.outbound.claims import claim_pushes, push_release, release_stale_claims
+from sync.outbound.confirm import confirm_pushes
+from sync.outbound.feeds import poll_feed
+from sync.outbound.send import send_pending_pushes
+from sync.outbox.recompute import recompute_listings
 from tests.factories import AmazonAccountFactory, stocked_listing
 
 from .fakes import FakeAmazon, free_limiter
@@ -34,15 +31,18 @@ def queued_listings(n=1, stock=10, **kwargs):
 
 
 def send(account, amazon, **kwargs):
-    return send_pending_pushes(
-        account_id=account.pk, client_factory=amazon, limiter=free_limiter(account), **kwargs
-    )
+    with substitute(amazon=amazon):
+        return send_pending_pushes(account_id=account.pk, limiter=free_limiter(account), **kwargs)
 
 
 def confirm(account, amazon):
-    return confirm_pushes(
-        account_id=account.pk, client_factory=amazon, limiter=free_limiter(account)
-    )
+    with substitute(amazon=amazon):
+        return confirm_pushes(account_id=account.pk, limiter=free_limiter(account))
+
+
+def poll(feed_pk, amazon, account):
+    with substitute(amazon=amazon):
+        return poll_feed(feed_pk=feed_pk, limiter=free_limiter(account))
 
 
 def due_now():
@@ -168,7 +168,7 @@ def test_a_newer_target_queued_while_sending_survives_a_429():
     listing.variant.levels.update(available=2)
     recompute_listings(listing_ids=[listing.pk], reason="stock_change")  # new pending: 2
 
-    _release(claimed, delay=timedelta(seconds=5), message="throttled", count_attempt=False)
+    push_release(claimed, delay=timedelta(seconds=5), message="throttled", count_attempt=False)
 
     states = dict(QtyPush.objects.values_list("quantity", "state"))
     assert states == {10: PushState.SUPERSEDED, 2: PushState.PENDING}
@@ -215,7 +215,7 @@ def test_many_pushes_go_in_one_feed_and_its_report_is_applied_per_sku():
         (PushState.SENT, PushTransport.FEED)
     }
 
-    status = poll_feed(feed_pk=feed.pk, client_factory=amazon, limiter=free_limiter(account))
+    status = poll(feed.pk, amazon, account)
 
     assert status == "DONE"
     failed = QtyPush.objects.get(state=PushState.FAILED)
@@ -235,9 +235,7 @@ def test_a_feed_still_in_progress_is_polled_again_later():
     send(account, amazon, feed_threshold=2)
     feed = AmazonFeed.objects.get()
 
-    assert poll_feed(feed_pk=feed.pk, client_factory=amazon, limiter=free_limiter(account)) == (
-        "IN_PROGRESS"
-    )
+    assert poll(feed.pk, amazon, account) == ("IN_PROGRESS")
     feed.refresh_from_db()
     assert feed.applied_at is None and feed.next_poll_at > timezone.now()
     assert QtyPush.objects.filter(state=PushState.SENT).count() == 3
@@ -248,9 +246,7 @@ def test_a_fatal_feed_puts_its_pushes_back_to_pending():
     amazon = FakeAmazon(quantities={lst.sku: 0 for lst in listings}, feed_status="FATAL")
     send(account, amazon, feed_threshold=2)
 
-    poll_feed(
-        feed_pk=AmazonFeed.objects.get().pk, client_factory=amazon, limiter=free_limiter(account)
-    )
+    poll(AmazonFeed.objects.get().pk, amazon, account)
 
     assert QtyPush.objects.filter(state=PushState.PENDING).count() == 2
 
@@ -274,7 +270,7 @@ def test_a_feed_amazon_will_not_report_on_sends_its_pushes_again():
         raise NotFound("Feed not found", status=404)
 
     amazon.get_feed = feed_gone
-    poll_feed(feed_pk=feed.pk, client_factory=amazon, limiter=free_limiter(account))
+    poll(feed.pk, amazon, account)
 
     feed.refresh_from_db()
     assert feed.applied_at is not None  # never polled again
@@ -288,9 +284,7 @@ def test_a_feed_stuck_in_progress_for_a_day_is_given_up_and_resent():
     send(account, amazon, feed_threshold=2)
     AmazonFeed.objects.update(submitted_at=timezone.now() - timedelta(hours=25))
 
-    poll_feed(
-        feed_pk=AmazonFeed.objects.get().pk, client_factory=amazon, limiter=free_limiter(account)
-    )
+    poll(AmazonFeed.objects.get().pk, amazon, account)
 
     assert QtyPush.objects.filter(state=PushState.PENDING).count() == 2
 

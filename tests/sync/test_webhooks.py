@@ -11,11 +11,24 @@ from django.db.models import Sum
 from django.utils import timezone
 
 from accounts.models import InventoryLevel
-from sync.clients.shopify import ItemStock
-from sync.clients.shopify import Location as RemoteLocation
+from sync.clients.factory import substitute
+from sync.clients.shopify_data import ItemStock
+from sync.clients.shopify_data import Location as RemoteLocation
+from sync.inbound.events import process_webhook_event
+from sync.inbound.webhooks import subscribe_webhooks
 from sync.models import PushState, QtyPush, WebhookEvent, WebhookRejection
-from sync.webhooks import process_webhook_event, subscribe_webhooks
 from tests.factories import InventoryLevelFactory, ShopifyStoreFactory, stocked_listing
+
+
+def process(*, event_pk, shopify):
+    with substitute(shopify=lambda store: shopify):
+        return process_webhook_event(event_pk=event_pk)
+
+
+def subscribe(store, shopify):
+    with substitute(shopify=lambda store: shopify):
+        return subscribe_webhooks(store=store)
+
 
 pytestmark = pytest.mark.django_db
 
@@ -177,7 +190,7 @@ def test_processing_re_reads_the_item_and_queues_a_push():
         {item: ItemStock(item, listing.sku, True, {level.location.shopify_id: 4})}
     )
 
-    summary = process_webhook_event(event_pk=event.pk, client=shopify)
+    summary = process(event_pk=event.pk, shopify=shopify)
 
     level.refresh_from_db()
     assert level.available == 4  # what Shopify says now, not the payload's 99
@@ -186,7 +199,7 @@ def test_processing_re_reads_the_item_and_queues_a_push():
     event.refresh_from_db()
     assert event.processed_at is not None and summary.queued == 1
     # Idempotent: processing the same event again reads nothing.
-    process_webhook_event(event_pk=event.pk, client=shopify)
+    process(event_pk=event.pk, shopify=shopify)
     assert len(shopify.reads) == 1
 
 
@@ -202,7 +215,7 @@ def test_a_stale_event_older_than_the_level_we_hold_is_ignored():
     )
     shopify = FakeShopify()
 
-    summary = process_webhook_event(event_pk=event.pk, client=shopify)
+    summary = process(event_pk=event.pk, shopify=shopify)
 
     assert summary.stale == 1 and shopify.reads == []
     event.refresh_from_db()
@@ -235,7 +248,7 @@ def test_burst_of_events_is_coalesced_into_one_re_read():
         stock[item] = ItemStock(item, listing.sku, True, {level.location.shopify_id: n})
     shopify = FakeShopify(stock)
 
-    process_webhook_event(event_pk=events[0].pk, client=shopify)
+    process(event_pk=events[0].pk, shopify=shopify)
 
     assert len(shopify.reads) == 1 and len(shopify.reads[0]) == 3
     assert WebhookEvent.objects.filter(processed_at__isnull=True).count() == 0
@@ -253,8 +266,8 @@ def test_an_item_no_longer_tracked_flags_its_listings():
         payload={"id": item, "tracked": False},
     )
 
-    process_webhook_event(
-        event_pk=event.pk, client=FakeShopify({item: ItemStock(item, "", False, {location: 10})})
+    process(
+        event_pk=event.pk, shopify=FakeShopify({item: ItemStock(item, "", False, {location: 10})})
     )
 
     listing.refresh_from_db()
@@ -281,7 +294,7 @@ def test_a_deactivated_location_stops_counting_and_recomputes():
         payload={"id": gone.shopify_id},
     )
 
-    process_webhook_event(event_pk=event.pk, client=FakeShopify(locations=remote))
+    process(event_pk=event.pk, shopify=FakeShopify(locations=remote))
 
     gone.refresh_from_db()
     assert not gone.is_active
@@ -292,7 +305,7 @@ def test_subscribe_webhooks_creates_every_topic_at_our_address(settings):
     settings.STOCKLINK_BASE_URL = "https://stocklink.example.com/"
     shopify = FakeShopify()
 
-    created = subscribe_webhooks(store=ShopifyStoreFactory(), client=shopify)
+    created = subscribe(ShopifyStoreFactory(), shopify)
 
     assert "inventory_levels/update" in created and "locations/deactivate" in created
     assert {uri for _, uri in shopify.created} == {
@@ -323,7 +336,7 @@ def test_a_signed_but_malformed_event_is_set_aside_and_the_others_go_on(client):
         }
     )
 
-    process_webhook_event(event_pk=WebhookEvent.objects.get(event_id="bad").pk, client=shopify)
+    process(event_pk=WebhookEvent.objects.get(event_id="bad").pk, shopify=shopify)
 
     level.refresh_from_db()
     assert level.available == 9
@@ -332,7 +345,7 @@ def test_a_signed_but_malformed_event_is_set_aside_and_the_others_go_on(client):
 
 
 def test_events_left_unprocessed_are_picked_up_again(client):
-    from sync.webhooks import stranded_events
+    from sync.inbound.events import stranded_events
 
     level = InventoryLevelFactory()
     deliver(client, level.variant.store, level_payload(level), event_id="lost")

@@ -15,10 +15,10 @@ from sandbox.amazon.models import Listing as AmazonListing
 from sandbox.amazon.models import RateBucket, throttled_count
 from sandbox.shopify.services import level_for, set_available
 from selling_lists.models import FulfillmentChannel, Listing, ListingStatus, SellingList
-from sync.catalogue import import_catalogue
+from sync.inbound.catalogue import import_catalogue
+from sync.inbound.webhooks import subscribe_webhooks
 from sync.linking import link_by_sku
 from sync.models import PushState, PushTransport, QtyPush
-from sync.webhooks import subscribe_webhooks
 from tests.sandbox_world import US
 from tests.workers.conftest import wait_until
 

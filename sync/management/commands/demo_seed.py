@@ -11,7 +11,8 @@ from django.core.management.base import BaseCommand, CommandError
 from accounts.models import ShopifyStore
 from profiles.models import GlobalProfile, default_profile
 from selling_lists.models import SellingList
-from sync.catalogue import import_catalogue
+from sync.inbound.catalogue import import_catalogue
+from sync.inbound.webhooks import subscribe_webhooks
 from sync.linking import link_by_sku
 
 SHOP = "demo-shop.myshopify.com"
@@ -50,10 +51,10 @@ class Command(BaseCommand):
         if ShopifyStore.objects.filter(shop_domain=SHOP).exists():
             self.stdout.write("Demo data already present.")
             return
+        # The sandbox app is installed only when SANDBOX_ENABLED: import it once that is known.
         from sandbox.amazon.seed import seed_seller
         from sandbox.connect import connect_sandbox
         from sandbox.shopify.seed import seed_shop
-        from sync.webhooks import subscribe_webhooks
 
         base = settings.STOCKLINK_BASE_URL.rstrip("/")
         shop, stock = seed_shop(variants=variants, locations=locations, shop=SHOP)

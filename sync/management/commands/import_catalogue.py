@@ -4,8 +4,8 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db.models import Q
 
 from accounts.models import ShopifyStore
-from sync.catalogue import import_catalogue
 from sync.clients.errors import MarketplaceError
+from sync.inbound.catalogue import import_catalogue
 
 
 class Command(BaseCommand):

@@ -8,7 +8,8 @@ from django.utils import timezone
 
 from accounts.models import AmazonAccount, Marketplace
 from sync.clients.errors import MarketplaceError
-from sync.orders import apply_pending_order_items, import_orders
+from sync.orders.apply import apply_pending_order_items
+from sync.orders.intake import import_orders
 
 
 class Command(BaseCommand):

@@ -4,7 +4,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from accounts.models import ShopifyStore
 from sync.clients.errors import MarketplaceError
-from sync.webhooks import subscribe_webhooks, webhook_address
+from sync.inbound.webhooks import subscribe_webhooks, webhook_address
 
 
 class Command(BaseCommand):

@@ -1,164 +1,34 @@
-"""Shopify webhooks: receive (verify, dedupe, store, queue), process (re-read, mirror,
-recompute), subscribe.
+"""Processing stored Shopify webhook events: re-read what changed, mirror it, recompute.
 
-    receive_webhook(headers=..., raw_body=...)   the view's whole job, in milliseconds
-    process_webhook_event(event_pk=...)           the task's: re-read what changed from Shopify
-    subscribe_webhooks(store=...)                 webhookSubscriptionCreate for every topic
-
-A payload is only a "something changed" signal: Shopify builds it when it sends it, deliveries
-repeat and arrive out of order. So processing re-reads the current levels of the inventory items
-concerned, and events older than what we already hold are ignored.
+process_webhook_event(event_pk=...)   the task's job: one event (and the store's others)
+stranded_events()                     events stored but never processed (beat re-queues)
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
-from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import timedelta
 
-from django.conf import settings
-from django.db import IntegrityError, transaction
-from django.db.models import F, Min
+from django.db import transaction
+from django.db.models import Min
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 
 from accounts.models import InventoryLevel, Location, ShopifyStore, Variant
 
-from .clients.shopify import topic_enum, verify_webhook
-from .models import PushReason, WebhookEvent, WebhookRejection
-from .services.outbox import LevelUpdate, apply_inventory_levels, recompute_listings
+from ..clients.factory import shopify_client
+from ..clients.protocols import ShopifyApi
+from ..models import PushReason, WebhookEvent
+from ..outbox.recompute import recompute_listings
+from .stock import LevelUpdate, apply_inventory_levels
+from .webhooks import ITEM_TOPICS, LOCATION_TOPICS
 
 logger = logging.getLogger(__name__)
 
-WEBHOOK_PATH = "/webhooks/shopify/"
-ITEM_TOPICS = frozenset(
-    {
-        "inventory_levels/update",
-        "inventory_levels/connect",
-        "inventory_levels/disconnect",
-        "inventory_items/update",
-        "products/update",
-    }
-)
-LOCATION_TOPICS = frozenset(
-    {
-        "locations/create",
-        "locations/update",
-        "locations/delete",
-        "locations/activate",
-        "locations/deactivate",
-    }
-)
-# What we subscribe to (the sandbox fires exactly these, as Shopify does).
-SUBSCRIBED_TOPICS = (
-    "inventory_levels/update",
-    "inventory_items/update",
-    "products/update",
-    "locations/create",
-    "locations/update",
-    "locations/delete",
-    "locations/activate",
-    "locations/deactivate",
-)
 # Items re-read together: one GraphQL page (the client splits larger sets itself).
 COALESCE_ITEMS = 100
 # How far our clock may run ahead of Shopify's before a real change looks stale.
 STALE_MARGIN = timedelta(seconds=5)
-
-
-@dataclass(frozen=True)
-class WebhookOutcome:
-    status: int
-    message: str
-    event_id: int | None = None
-
-
-def _count_rejection(store: ShopifyStore | None, reason: str) -> None:
-    now = timezone.now()
-    day = timezone.localdate(now)
-    rows = WebhookRejection.objects.filter(store=store, reason=reason, day=day)
-    with transaction.atomic():
-        if rows.update(count=F("count") + 1, last_at=now):
-            return
-        try:
-            with transaction.atomic():
-                WebhookRejection.objects.create(
-                    store=store, reason=reason, day=day, count=1, last_at=now
-                )
-        except IntegrityError:  # another request created today's counter first
-            rows.update(count=F("count") + 1, last_at=now)
-
-
-def _parse_triggered_at(value: str) -> datetime | None:
-    if not value:
-        return None
-    try:
-        parsed = parse_datetime(value.strip().replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    if parsed is not None and timezone.is_naive(parsed):
-        parsed = timezone.make_aware(parsed, timezone.UTC)
-    return parsed
-
-
-def receive_webhook(*, headers: Mapping[str, str], raw_body: bytes) -> WebhookOutcome:
-    """Verify, dedupe and store one delivery, and queue its processing.
-
-    The HMAC is checked on the raw body before anything is parsed or stored: an unknown shop,
-    a missing or wrong signature → 401, nothing stored, a rejection counter goes up. A signed
-    body that is not a JSON object → 400 (Shopify retries it). A repeated X-Shopify-Event-Id →
-    200 and nothing done.
-    """
-    domain = (headers.get("X-Shopify-Shop-Domain") or "").strip().lower()
-    store = ShopifyStore.objects.filter(shop_domain=domain).first() if domain else None
-    if store is None:
-        _count_rejection(None, WebhookRejection.Reason.UNKNOWN_SHOP)
-        return WebhookOutcome(401, "Unknown shop.")
-    signature = headers.get("X-Shopify-Hmac-Sha256") or ""
-    if not signature:
-        _count_rejection(store, WebhookRejection.Reason.MISSING_SIGNATURE)
-        return WebhookOutcome(401, "Missing X-Shopify-Hmac-Sha256.")
-    if not verify_webhook(store.webhook_secret, raw_body, signature):
-        _count_rejection(store, WebhookRejection.Reason.BAD_SIGNATURE)
-        return WebhookOutcome(401, "Invalid signature.")
-    try:
-        payload = json.loads(raw_body)
-        if not isinstance(payload, dict):
-            raise ValueError("expected a JSON object")
-    except (ValueError, UnicodeDecodeError) as exc:
-        _count_rejection(store, WebhookRejection.Reason.MALFORMED)
-        return WebhookOutcome(400, f"The body is not a JSON object: {exc}")
-    topic = (headers.get("X-Shopify-Topic") or "").strip().lower()
-    event_id = (headers.get("X-Shopify-Event-Id") or "").strip()
-    if not event_id:
-        # Older deliveries may lack it; the same body on the same topic is the same event.
-        event_id = "sha256:" + hashlib.sha256(topic.encode() + b"\0" + raw_body).hexdigest()
-    handled = topic in ITEM_TOPICS or topic in LOCATION_TOPICS
-    try:
-        with transaction.atomic():
-            event = WebhookEvent.objects.create(
-                store=store,
-                topic=topic,
-                event_id=event_id[:100],
-                webhook_id=(headers.get("X-Shopify-Webhook-Id") or "")[:100],
-                triggered_at=_parse_triggered_at(headers.get("X-Shopify-Triggered-At") or ""),
-                payload=payload,
-                processed_at=None if handled else timezone.now(),
-                outcome="" if handled else "Topic not used by Stocklink.",
-            )
-            if handled:
-                from .tasks import process_webhook_event as process_task
-
-                process_task.delay_on_commit(event.pk)
-    except IntegrityError:
-        return WebhookOutcome(200, "Duplicate event: already received.")
-    return WebhookOutcome(200, "Queued." if handled else "Ignored topic.", event.pk)
-
-
-# --- processing --------------------------------------------------------------------------------
 
 
 @dataclass
@@ -219,7 +89,7 @@ def _is_stale(event: WebhookEvent) -> bool:
     return False
 
 
-def process_webhook_event(*, event_pk: int, client=None) -> ProcessSummary:
+def process_webhook_event(*, event_pk: int) -> ProcessSummary:
     """Act on one stored event (and on the store's other unprocessed item events with it).
 
     Item topics: re-read the current levels and tracked flag of the inventory items concerned
@@ -232,10 +102,7 @@ def process_webhook_event(*, event_pk: int, client=None) -> ProcessSummary:
     if event is None or event.processed_at is not None:
         return summary
     store = event.store
-    if client is None:
-        from .vendors import shopify_client
-
-        client = shopify_client(store)
+    client = shopify_client(store)
     if event.topic in LOCATION_TOPICS:
         _refresh_locations(store, client, summary)
         _mark_processed([event], "Locations re-read.")
@@ -294,7 +161,9 @@ def _mark_processed(events: list[WebhookEvent], outcome: str) -> None:
         )
 
 
-def _refresh_items(store: ShopifyStore, client, item_ids: set[int], summary: ProcessSummary):
+def _refresh_items(
+    store: ShopifyStore, client: ShopifyApi, item_ids: set[int], summary: ProcessSummary
+):
     known = set(
         Variant.objects.filter(store=store, inventory_item_id__in=item_ids).values_list(
             "inventory_item_id", flat=True
@@ -331,7 +200,7 @@ def _refresh_items(store: ShopifyStore, client, item_ids: set[int], summary: Pro
     summary.queued = result.recompute.queued if result.recompute else 0
 
 
-def _refresh_locations(store: ShopifyStore, client, summary: ProcessSummary) -> None:
+def _refresh_locations(store: ShopifyStore, client: ShopifyApi, summary: ProcessSummary) -> None:
     remote = {loc.id: loc for loc in client.locations()}
     changed: list[int] = []
     with transaction.atomic():
@@ -366,30 +235,3 @@ def _refresh_locations(store: ShopifyStore, client, summary: ProcessSummary) -> 
                 result = recompute_listings(variant_ids=variant_ids, reason=PushReason.STOCK_CHANGE)
                 summary.queued = result.queued
     summary.notes.append(f"{len(changed)} location(s) changed active state.")
-
-
-# --- subscriptions -----------------------------------------------------------------------------
-
-
-def webhook_address() -> str:
-    return settings.STOCKLINK_BASE_URL.rstrip("/") + WEBHOOK_PATH
-
-
-def subscribe_webhooks(*, store: ShopifyStore, client=None) -> list[str]:
-    """Subscribe the store to every topic Stocklink uses; returns the topics newly subscribed.
-
-    Idempotent: topics already subscribed at our address are left alone.
-    """
-    if client is None:
-        from .vendors import shopify_client
-
-        client = shopify_client(store)
-    address = webhook_address()
-    existing = {hook.topic for hook in client.webhooks() if hook.uri == address}
-    created = []
-    for topic in SUBSCRIBED_TOPICS:
-        if topic_enum(topic) in existing:
-            continue
-        client.create_webhook(topic, address)
-        created.append(topic)
-    return created

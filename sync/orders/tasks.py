@@ -9,11 +9,12 @@ from django.utils import timezone
 
 from accounts.models import AmazonAccount
 
-from .clients.errors import RateLimited, TransientError
-from .orders import apply_pending_order_items, import_orders, orders_import_due
+from ..clients.errors import RateLimited, TransientError
+from .apply import apply_pending_order_items
+from .intake import import_orders, orders_import_due
 
 
-@shared_task(bind=True, ignore_result=True, max_retries=5)
+@shared_task(name="sync.import_orders", bind=True, ignore_result=True, max_retries=5)
 def import_orders_task(self, account_id: int) -> None:
     """Import one account's orders, then write their pending stock changes to Shopify."""
     account = AmazonAccount.objects.filter(pk=account_id).first()
@@ -28,7 +29,7 @@ def import_orders_task(self, account_id: int) -> None:
     apply_pending_order_items_task.delay_on_commit(account_id)
 
 
-@shared_task(bind=True, ignore_result=True, max_retries=10)
+@shared_task(name="sync.apply_pending_order_items", bind=True, ignore_result=True, max_retries=10)
 def apply_pending_order_items_task(self, account_id: int) -> None:
     """Write one account's pending ledger entries to Shopify (retried when Shopify throttles)."""
     account = AmazonAccount.objects.filter(pk=account_id).first()
@@ -40,7 +41,7 @@ def apply_pending_order_items_task(self, account_id: int) -> None:
         raise self.retry(exc=exc, countdown=max(exc.retry_after, 1.0)) from exc
 
 
-@shared_task(ignore_result=True)
+@shared_task(name="sync.import_due_orders", ignore_result=True)
 def import_due_orders_task() -> int:
     """Beat entry: queue an import for every account that is due; returns how many."""
     now = timezone.now()

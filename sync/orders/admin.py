@@ -1,7 +1,7 @@
 """Admin for Amazon orders and the Shopify stock ledger (thin: every action calls a service).
 
-Registered on import; `sync/admin.py` imports this module. `import_orders_now` and
-`apply_unmatched_orders` are also meant for the Amazon account and listing changelists.
+Registered on import: Django's admin autodiscovery imports `sync.admin`, which imports this.
+`import_orders_now` and `apply_unmatched_orders` also serve the account and listing changelists.
 """
 
 from django.contrib import admin, messages
@@ -13,9 +13,11 @@ from django.utils.translation import ngettext
 
 from accounts.models import AmazonAccount
 
-from .order_models import AmazonOrder, AmazonOrderItem, OrderStockEntry
-from .order_tasks import import_orders_task
-from .orders import apply_pending_order_items, match_unmatched_items, retry_order_items
+from .apply import apply_pending_order_items, retry_order_items
+from .filters import FulfilmentFilter, ShopifyStateFilter, UnmatchedFilter
+from .matching import match_unmatched_items
+from .models import AmazonOrder, AmazonOrderItem, OrderStockEntry
+from .tasks import import_orders_task
 
 State = OrderStockEntry.State
 
@@ -75,63 +77,6 @@ def _report_match(request, summary) -> None:
         % {"n": summary.matched}
         + (f" Shopify stock: {applied}." if applied else ""),
     )
-
-
-# --- filters -----------------------------------------------------------------------------------
-
-
-class FulfilmentFilter(admin.SimpleListFilter):
-    title = "fulfilment"
-    parameter_name = "fulfilment"
-
-    def lookups(self, request, model_admin):
-        return [("FBM", "FBM (merchant)"), ("FBA", "FBA (Amazon)")]
-
-    def queryset(self, request, queryset):
-        by = {"FBM": AmazonOrder.FulfilledBy.MERCHANT, "FBA": AmazonOrder.FulfilledBy.AMAZON}
-        if self.value() in by:
-            return queryset.filter(fulfilled_by=by[self.value()])
-        return queryset
-
-
-class UnmatchedFilter(admin.SimpleListFilter):
-    title = "SKU linked"
-    parameter_name = "unmatched"
-
-    def lookups(self, request, model_admin):
-        return [("yes", "Unmatched (an item's SKU is not linked)"), ("no", "All items matched")]
-
-    def queryset(self, request, queryset):
-        if self.value() == "yes":
-            return queryset.filter(_unmatched=True)
-        if self.value() == "no":
-            return queryset.filter(_unmatched=False)
-        return queryset
-
-
-class ShopifyStateFilter(admin.SimpleListFilter):
-    title = "Shopify stock"
-    parameter_name = "shopify"
-
-    def lookups(self, request, model_admin):
-        return [
-            ("failed", "Failed"),
-            ("pending", "Pending"),
-            ("applied", "Applied"),
-            ("none", "No change (FBA, sync off, unmatched)"),
-        ]
-
-    def queryset(self, request, queryset):
-        value = self.value()
-        if value in ("failed", "pending", "applied"):
-            return queryset.filter(
-                Exists(
-                    OrderStockEntry.objects.filter(order_item__order=OuterRef("pk"), state=value)
-                )
-            )
-        if value == "none":
-            return queryset.filter(_entries=0)
-        return queryset
 
 
 # --- orders ------------------------------------------------------------------------------------

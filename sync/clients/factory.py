@@ -1,18 +1,54 @@
-"""Clients built from our accounts: the one place that maps a model to a vendor client's config."""
+"""The one seam between the sync engine and the vendors: every service gets its clients here.
+
+`amazon_client(account, marketplace_id)` and `shopify_client(store)` map our models to the real
+clients' configs. Tests hand in fakes for the duration of a block with `substitute(...)`
+(tests/sync/fakes.py holds the fakes); nothing else patches how a client is made.
+"""
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 from django.utils import timezone
 
 from accounts.models import AmazonAccount, ShopifyStore
 
-from .clients.amazon import AmazonClient, AmazonConfig
-from .clients.shopify import ShopifyClient, ShopifyConfig
+from .amazon import AmazonClient
+from .amazon_data import AmazonConfig
+from .protocols import AmazonApi, ShopifyApi
+from .shopify import ShopifyClient
+from .shopify_data import ShopifyConfig
+
+AmazonFactory = Callable[[AmazonAccount, str], AmazonApi]
+ShopifyFactory = Callable[[ShopifyStore], ShopifyApi]
+
+# Set only by `substitute` (tests): the factories that replace the real clients.
+_substitutes: dict[str, Callable] = {}
 
 
-def amazon_client(account: AmazonAccount, marketplace_id: str | None = None) -> AmazonClient:
+@contextmanager
+def substitute(
+    *, amazon: AmazonFactory | None = None, shopify: ShopifyFactory | None = None
+) -> Iterator[None]:
+    """Within the block, every service gets its clients from these factories (tests only)."""
+    previous = dict(_substitutes)
+    if amazon is not None:
+        _substitutes["amazon"] = amazon
+    if shopify is not None:
+        _substitutes["shopify"] = shopify
+    try:
+        yield
+    finally:
+        _substitutes.clear()
+        _substitutes.update(previous)
+
+
+def amazon_client(account: AmazonAccount, marketplace_id: str | None = None) -> AmazonApi:
     """A client for one seller and marketplace (the account's first one when not given)."""
     if marketplace_id is None:
         first = account.marketplaces.order_by("pk").first()
         marketplace_id = first.pk if first else "ATVPDKIKX0DER"
+    if "amazon" in _substitutes:
+        return _substitutes["amazon"](account, marketplace_id)
     return AmazonClient(
         AmazonConfig(
             seller_id=account.seller_id,
@@ -27,8 +63,10 @@ def amazon_client(account: AmazonAccount, marketplace_id: str | None = None) -> 
     )
 
 
-def shopify_client(store: ShopifyStore) -> ShopifyClient:
+def shopify_client(store: ShopifyStore) -> ShopifyApi:
     """A client for one shop; a client-credentials token it obtains is kept on the store."""
+    if "shopify" in _substitutes:
+        return _substitutes["shopify"](store)
     uses_grant = store.auth_method == ShopifyStore.AuthMethod.CLIENT_CREDENTIALS
 
     def keep_token(token: str, expires_at) -> None:

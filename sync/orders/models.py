@@ -1,7 +1,7 @@
 """Amazon orders and the ledger that applies their merchant-fulfilled items to Shopify stock.
 
-Imported into `sync.models` (the last line there), so Django sees these as models of the `sync`
-app. Services that write them live in `sync/orders.py`.
+Imported into `sync.models`, so Django sees these as models of the `sync` app. The services that
+write them are `intake.py`, `matching.py` and `apply.py` beside this module.
 
 The ledger (`OrderStockEntry`) has one row per order item and action (decrement, restore),
 enforced by the database: an order item can take stock off Shopify once and give it back once,

@@ -14,8 +14,11 @@ from django.utils import timezone
 from accounts.models import InventoryLevel, Location, MetafieldValue, Product, ShopifyStore, Variant
 from profiles.models import GlobalProfile, StockSource
 
-from .clients.shopify import ShopifyClient, VariantStock
-from .vendors import shopify_client
+from ..clients.factory import shopify_client
+from ..clients.protocols import ShopifyApi
+from ..clients.shopify_data import VariantStock
+from ..models import PushReason
+from ..outbox.recompute import recompute_listings
 
 BATCH = 1000
 # Above this many variants already mirrored, a re-import uses a bulk operation.
@@ -53,16 +56,15 @@ def metafield_keys_for(store: ShopifyStore) -> list[tuple[str, str]]:
 
 
 def import_catalogue(
-    *, store: ShopifyStore, bulk: bool | None = None, client: ShopifyClient | None = None
+    *, store: ShopifyStore, bulk: bool | None = None, reason: str = PushReason.CATALOGUE
 ) -> ImportSummary:
     """Read the whole catalogue of `store` from Shopify into the mirror, then recompute.
 
     `bulk` None chooses: a bulk operation once the shop has more than BULK_THRESHOLD variants.
-    Listings fed by a variant whose stock changed are recomputed (and pushed if needed).
+    Listings fed by a variant whose stock changed are recomputed (and pushed if needed), with
+    `reason` (the reconcile passes its own).
     """
-    from .services import recompute_listings
-
-    client = client or shopify_client(store)
+    client = shopify_client(store)
     summary = ImportSummary()
     locations = _import_locations(store, client)
     summary.locations = sum(1 for loc in locations.values() if loc.is_active)
@@ -83,7 +85,7 @@ def import_catalogue(
             _upsert_metafields(store, batch, key)
 
     ShopifyStore.objects.filter(pk=store.pk).update(catalogue_imported_at=timezone.now())
-    recompute_listings(variant_ids=summary.variant_ids, reason="reconcile")
+    recompute_listings(variant_ids=summary.variant_ids, reason=reason)
     return summary
 
 
@@ -93,7 +95,7 @@ def _batched(rows: Iterable[VariantStock], size: int) -> Iterator[list[VariantSt
         yield batch
 
 
-def _import_locations(store: ShopifyStore, client: ShopifyClient) -> dict[int, Location]:
+def _import_locations(store: ShopifyStore, client: ShopifyApi) -> dict[int, Location]:
     remote = client.locations()
     Location.objects.bulk_create(
         [

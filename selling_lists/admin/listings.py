@@ -1,0 +1,247 @@
+"""Admin of Listings: the compact changelist, its filters, Update Qty, the rule-change preview."""
+
+from django.contrib import admin, messages
+from django.contrib.admin.views.main import ChangeList
+from django.core.exceptions import PermissionDenied
+from django.db.models import F, Q
+from django.http import Http404, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html, format_html_join
+from django.utils.translation import ngettext
+
+from profiles.models import GlobalProfile
+from sync.admin import QtyPushInline
+from sync.orders.admin import apply_unmatched_orders
+from sync.outbox.actions import listing_save, listings_apply_rule_change
+from sync.outbox.results import compute_results
+from sync.selectors import update_qty_preview
+
+from ..models import Listing, SellingList
+from ..selectors import listings_with_stock
+from .confirmations import PREVIEW_ROWS, update_qty_action
+
+
+class OutOfSyncFilter(admin.SimpleListFilter):
+    title = "in sync"
+    parameter_name = "sync"
+
+    def lookups(self, request, model_admin):
+        return [
+            ("out", "Out of sync (Result ≠ last sent)"),
+            ("in", "In sync"),
+            ("drift", "Amazon shows another quantity (drift)"),
+        ]
+
+    def queryset(self, request, queryset):
+        differs = Q(computed_quantity__isnull=False) & (
+            Q(last_sent_quantity__isnull=True) | ~Q(computed_quantity=F("last_sent_quantity"))
+        )
+        if self.value() == "out":
+            return queryset.filter(differs)
+        if self.value() == "in":
+            return queryset.exclude(differs)
+        if self.value() == "drift":
+            # As read back by the reconcile: Amazon's number is not the one we computed.
+            return queryset.filter(
+                fulfillment_channel="FBM",
+                amazon_quantity__isnull=False,
+                computed_quantity__isnull=False,
+            ).exclude(amazon_quantity=F("computed_quantity"))
+        return queryset
+
+
+class ListingChangeList(ChangeList):
+    """Computes the Result of the page's rows in one batch: no query per row."""
+
+    def get_results(self, request):
+        super().get_results(request)
+        rows = list(self.result_list)
+        results = compute_results(rows)
+        for row in rows:
+            row.rule, row.result = results[row.pk]
+        self.result_list = rows
+
+
+@admin.register(Listing)
+class ListingAdmin(admin.ModelAdmin):
+    list_display = [
+        "sku",
+        "product",
+        "selling_list",
+        "marketplace_country",
+        "shopify_stock_col",
+        "result_col",
+        "last_sent_quantity",
+        "amazon_quantity",
+        "status",
+        "fulfillment_channel",
+    ]
+    list_filter = [
+        "status",
+        OutOfSyncFilter,
+        "selling_list",
+        ("selling_list__profile", admin.RelatedOnlyFieldListFilter),
+        "fulfillment_channel",
+        "paused",
+        "stock_missing",
+    ]
+    search_fields = ["sku", "asin", "variant__title", "variant__product__title", "variant__sku"]
+    autocomplete_fields = ["selling_list", "variant"]
+    list_per_page = 100
+    actions = ["update_qty", apply_unmatched_orders]
+    inlines = [QtyPushInline]
+    readonly_fields = [
+        "amazon_account",
+        "marketplace",
+        "asin",
+        "product_type",
+        "fulfillment_channel",
+        "status",
+        "status_message",
+        "stock_missing",
+        "last_sent_quantity",
+        "last_sent_at",
+        "computed_quantity",
+        "computed_at",
+        "amazon_quantity",
+        "result_now",
+        "created_at",
+        "updated_at",
+    ]
+    fieldsets = [
+        (None, {"fields": ["selling_list", "variant", "sku", "paused"]}),
+        (
+            "Amazon",
+            {
+                "fields": [
+                    "amazon_account",
+                    "marketplace",
+                    "asin",
+                    "product_type",
+                    "fulfillment_channel",
+                    "amazon_quantity",
+                ]
+            },
+        ),
+        (
+            "Quantity",
+            {
+                "fields": ["result_now", "override_mode", "override_quantity"],
+                "description": "An own mode overrides the Selling List's Global Profile "
+                "for this listing only.",
+            },
+        ),
+        (
+            "Status",
+            {
+                "fields": [
+                    "status",
+                    "status_message",
+                    "stock_missing",
+                    "last_sent_quantity",
+                    "last_sent_at",
+                    "computed_quantity",
+                    "computed_at",
+                ]
+            },
+        ),
+        ("History", {"fields": ["created_at", "updated_at"], "classes": ["collapse"]}),
+    ]
+
+    def get_queryset(self, request):
+        return listings_with_stock(super().get_queryset(request))
+
+    def get_changelist(self, request, **kwargs):
+        return ListingChangeList
+
+    def get_urls(self):
+        view = self.admin_site.admin_view(self.rule_change_view)
+        return [
+            path("rule-change/", view, name="selling_lists_listing_rule_change"),
+            *super().get_urls(),
+        ]
+
+    def save_model(self, request, obj, form, change):
+        listing_save(listing=obj, changed_fields=form.changed_data, acting_user=request.user)
+
+    def rule_change_view(self, request):
+        """Flow 5: which listings a profile or Selling List change moves, before → after."""
+        if not self.has_change_permission(request):
+            raise PermissionDenied
+        scope = Listing.objects.all()
+        for key in ("profile", "selling_list"):
+            value = request.GET.get(key)
+            if value is not None and not value.isdigit():
+                raise Http404(f"No {key.replace('_', ' ')} with the id {value!r}.")
+        if profile_id := request.GET.get("profile"):
+            about = get_object_or_404(GlobalProfile, pk=profile_id)
+            scope = scope.filter(selling_list__profile=about)
+        elif list_id := request.GET.get("selling_list"):
+            about = get_object_or_404(SellingList, pk=list_id)
+            scope = scope.filter(selling_list=about)
+        else:
+            raise PermissionDenied("Say which profile or Selling List changed.")
+        ids = list(scope.values_list("pk", flat=True))
+        if request.method == "POST":
+            summary = listings_apply_rule_change(listing_ids=ids, acting_user=request.user)
+            self.message_user(
+                request,
+                ngettext(
+                    "%(count)d listing is Pending Qty Update with its new quantity.",
+                    "%(count)d listings are Pending Qty Update with their new quantities.",
+                    summary.queued,
+                )
+                % {"count": summary.queued},
+                messages.SUCCESS,
+            )
+            return HttpResponseRedirect(reverse("admin:selling_lists_listing_changelist"))
+        rows = update_qty_preview(ids)
+        changes = [row for row in rows if not row.note and row.after != row.before]
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"What the change to {about} does on Amazon",
+            "opts": self.model._meta,
+            "about": about,
+            "rows": changes[:PREVIEW_ROWS],
+            "hidden_rows": max(len(changes) - PREVIEW_ROWS, 0),
+            "to_send": len(changes),
+            "total": len(rows),
+            "not_sent": len(rows) - len(changes),
+        }
+        return TemplateResponse(request, "selling_lists/rule_change_confirmation.html", context)
+
+    @admin.action(description="Update Qty on Amazon", permissions=["change"])
+    def update_qty(self, request, queryset):
+        return update_qty_action(self, request, queryset, queryset.values_list("pk", flat=True))
+
+    @admin.display(description="product", ordering="variant__product__title")
+    def product(self, obj):
+        return str(obj.variant) if obj.variant_id else "— variant gone —"
+
+    @admin.display(description="marketplace", ordering="marketplace__country")
+    def marketplace_country(self, obj):
+        return obj.marketplace.country_code
+
+    @admin.display(description="Shopify stock", ordering="shopify_stock")
+    def shopify_stock_col(self, obj):
+        return obj.shopify_stock
+
+    @admin.display(description="Result")
+    def result_col(self, obj):
+        result = obj.result
+        title = " → ".join(result.trace)
+        if result.quantity is None:
+            return format_html('<span title="{}">unchanged ⚠</span>', title)
+        return format_html('<span title="{}">{}</span>', title, result.quantity)
+
+    @admin.display(description="Result (computed now)")
+    def result_now(self, obj):
+        if obj.pk is None:
+            return "—"
+        listing = listings_with_stock().get(pk=obj.pk)
+        rule, result = compute_results([listing])[listing.pk]
+        quantity = "unchanged" if result.quantity is None else result.quantity
+        steps = format_html_join("", "<li>{}</li>", ((step,) for step in result.trace))
+        return format_html("<strong>{}</strong><ol>{}</ol>", quantity, steps)

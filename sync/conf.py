@@ -1,0 +1,67 @@
+"""Every setting of the sync engine, read at call time (declared in config/settings/base.py).
+
+Reading `settings` when a value is needed, not when a module is imported, lets a test or an
+operator change a value with `override_settings` or the environment, and nothing else.
+"""
+
+from datetime import timedelta
+
+from django.conf import settings
+
+
+def feed_threshold() -> int:
+    """Due pushes in one marketplace at or above which they go as one JSON_LISTINGS_FEED."""
+    return settings.SYNC_FEED_THRESHOLD
+
+
+def patch_claim() -> int:
+    return settings.SYNC_PATCH_CLAIM
+
+
+def max_attempts() -> int:
+    return settings.SYNC_MAX_ATTEMPTS
+
+
+def max_checks() -> int:
+    return settings.SYNC_MAX_CHECKS
+
+
+def confirm_delay() -> timedelta:
+    return timedelta(seconds=settings.SYNC_CONFIRM_DELAY)
+
+
+def first_feed_poll() -> timedelta:
+    return timedelta(seconds=settings.SYNC_FIRST_FEED_POLL)
+
+
+def claim_lease() -> timedelta:
+    """A claim older than this belongs to a dead worker: its pushes are sent again."""
+    return timedelta(seconds=settings.SYNC_CLAIM_LEASE_SECONDS)
+
+
+def recompute_batch_size() -> int:
+    return settings.SYNC_RECOMPUTE_BATCH_SIZE
+
+
+def rate_safety() -> float:
+    return settings.SYNC_RATE_SAFETY
+
+
+def rate_max_wait() -> float:
+    return settings.SYNC_RATE_MAX_WAIT
+
+
+def orders_overlap() -> timedelta:
+    return timedelta(seconds=settings.SYNC_ORDERS_OVERLAP_SECONDS)
+
+
+def orders_interval() -> timedelta:
+    return timedelta(seconds=settings.SYNC_ORDERS_INTERVAL_SECONDS)
+
+
+def redis_url() -> str:
+    return settings.REDIS_URL
+
+
+def base_url() -> str:
+    return settings.STOCKLINK_BASE_URL.rstrip("/")

@@ -1,0 +1,48 @@
+"""What the beat should queue now: sends whose back-off is over, due read-backs, feed polls."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.utils import timezone
+
+from ..models import AmazonFeed, PushState, PushTransport, QtyPush
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class DueWork:
+    send: list[int] = field(default_factory=list)  # account ids
+    confirm: list[int] = field(default_factory=list)  # account ids
+    feeds: list[int] = field(default_factory=list)  # AmazonFeed pks
+
+
+def due_work(*, now: datetime | None = None) -> DueWork:
+    """What is due now: accounts with pushes to send or confirm, feeds to poll."""
+    now = now or timezone.now()
+    return DueWork(
+        send=sorted(
+            set(
+                QtyPush.objects.filter(
+                    state=PushState.PENDING, next_attempt_at__lte=now
+                ).values_list("account_id", flat=True)
+            )
+        ),
+        confirm=sorted(
+            set(
+                QtyPush.objects.filter(
+                    state=PushState.SENT,
+                    transport=PushTransport.PATCH,
+                    next_attempt_at__lte=now,
+                ).values_list("account_id", flat=True)
+            )
+        ),
+        feeds=list(
+            AmazonFeed.objects.filter(applied_at__isnull=True, next_poll_at__lte=now).values_list(
+                "pk", flat=True
+            )
+        ),
+    )

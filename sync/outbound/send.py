@@ -1,0 +1,218 @@
+"""Sending the outbox to Amazon: one seller's due pushes, by patch or by feed.
+
+    send_pending_pushes(account_id=...)  pending → patchListingsItem (few) or one feed (many)
+    drop_blocked_pushes(account=...)     pending pushes the switches no longer allow → dropped
+
+ACCEPTED is not applied: a sent patch is confirmed by `confirm.py`, a feed by `feeds.py`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from datetime import timedelta
+
+from django.db import transaction
+from django.db.models import Count
+from django.utils import timezone
+
+from accounts.models import AmazonAccount
+from selling_lists.models import Listing, ListingStatus
+
+from .. import conf, queues
+from ..clients.errors import (
+    AuthenticationFailed,
+    MarketplaceError,
+    NotFound,
+    RateLimited,
+    TransientError,
+)
+from ..clients.factory import amazon_client
+from ..models import PushState, PushTransport, QtyPush
+from ..outbox.decide import blocked_listings, sync_block
+from ..ratelimit import Limiter
+from .claims import (
+    AUTH_BACKOFF,
+    SendSummary,
+    backoff,
+    claim_pushes,
+    issues_text,
+    limiter_for,
+    push_fail,
+    push_release,
+)
+from .feeds import send_feed
+
+logger = logging.getLogger(__name__)
+
+
+def drop_blocked_pushes(*, account: AmazonAccount) -> int:
+    """Drop the pending pushes that may no longer be sent (`sync_block`) and say why.
+
+    The switches may have changed after the push was queued; nothing is sent against them.
+    """
+    now = timezone.now()
+    with transaction.atomic():
+        blocked = list(
+            QtyPush.objects.filter(account=account, state=PushState.PENDING)
+            .filter(blocked_listings("listing__"))
+            .select_related("listing__selling_list", "listing__amazon_account")
+        )
+        by_block: dict = defaultdict(list)
+        for push in blocked:
+            by_block[sync_block(push.listing)].append(push)
+        for block, pushes in by_block.items():
+            QtyPush.objects.filter(
+                pk__in=[push.pk for push in pushes], state=PushState.PENDING
+            ).update(
+                state=PushState.SUPERSEDED,
+                message=f"Not sent: {block.message or 'FBA — managed by Amazon'}",
+                updated_at=now,
+            )
+            Listing.objects.filter(pk__in=[push.listing_id for push in pushes]).update(
+                status=block.status, status_message=block.message, updated_at=now
+            )
+    return len(blocked)
+
+
+def send_pending_pushes(
+    *,
+    account_id: int,
+    limiter: Limiter | None = None,
+    feed_threshold: int | None = None,
+) -> SendSummary:
+    """Send one seller's due pending pushes to Amazon and record each answer.
+
+    Per marketplace, fewer than `SYNC_conf.feed_threshold()` due pushes go one by one with
+    patchListingsItem (paced by the shared rate limiter), more go in one JSON_LISTINGS_FEED.
+    ACCEPTED → sent (a read-back confirms it later); INVALID → failed with Amazon's message;
+    404 → Not on Amazon; 429 and 5xx → pending again after a back-off, nothing lost.
+    """
+    summary = SendSummary()
+    account = AmazonAccount.objects.filter(pk=account_id).first()
+    if account is None:
+        return summary
+    summary.blocked = drop_blocked_pushes(account=account)
+    if not account.inventory_sync_enabled:
+        return summary
+    threshold = conf.feed_threshold() if feed_threshold is None else feed_threshold
+    limiter = limiter_for(account, limiter)
+    now = timezone.now()
+    due = (
+        QtyPush.objects.filter(account=account, state=PushState.PENDING, next_attempt_at__lte=now)
+        .values("listing__marketplace_id")
+        .annotate(n=Count("pk"))
+        .order_by("listing__marketplace_id")
+    )
+    for row in due:
+        marketplace_id = row["listing__marketplace_id"]
+        client = amazon_client(account, marketplace_id)
+        try:
+            if row["n"] >= threshold:
+                send_feed(account, marketplace_id, client, limiter, summary)
+            else:
+                _send_patches(account, marketplace_id, client, limiter, summary)
+        finally:
+            close = getattr(client, "close", None)
+            if close:
+                close()
+        if summary.retry_after is not None:
+            break
+    if summary.accepted:
+        queues.enqueue_on_commit(
+            queues.CONFIRM_PUSHES, account.pk, countdown=conf.confirm_delay().total_seconds()
+        )
+    return summary
+
+
+def _send_patches(account, marketplace_id, client, limiter, summary: SendSummary) -> None:
+    while True:
+        claimed = claim_pushes(
+            account_id=account.pk, limit=conf.patch_claim(), marketplace_id=marketplace_id
+        )
+        if not claimed:
+            return
+        summary.claimed += len(claimed)
+        for index, push in enumerate(claimed):
+            stop = _send_one_patch(push, client, limiter, summary)
+            if stop is not None:
+                # Rate-limited or refused credentials: the rest go back untouched.
+                for rest in claimed[index + 1 :]:
+                    push_release(rest, delay=stop[0], message=stop[1], count_attempt=False)
+                    summary.retried += 1
+                return
+
+
+def _send_one_patch(push, client, limiter, summary) -> tuple[timedelta, str] | None:
+    listing = push.listing
+    try:
+        limiter.wait("patch_listing")
+        result = client.patch_quantity(
+            listing.sku, listing.product_type or "PRODUCT", push.quantity
+        )
+    except RateLimited as exc:
+        summary.retried += 1
+        summary.retry_after = exc.retry_after
+        delay = timedelta(seconds=max(exc.retry_after, 1.0))
+        message = f"Amazon is throttling: retrying in {delay.total_seconds():.0f} s."
+        push_release(push, delay=delay, message=message, count_attempt=False)
+        return delay, message
+    except AuthenticationFailed as exc:
+        summary.retried += 1
+        summary.retry_after = AUTH_BACKOFF.total_seconds()
+        message = f"Amazon refused the account's credentials: {exc.message}"
+        push_release(push, delay=AUTH_BACKOFF, message=message)
+        Listing.objects.filter(pk=listing.pk).update(status_message=message)
+        return AUTH_BACKOFF, message
+    except NotFound as exc:
+        summary.not_found += 1
+        push_fail(
+            push,
+            message=f"Amazon has no listing with SKU {listing.sku} in this marketplace"
+            + (f" ({exc.message})" if exc.message else ""),
+            listing_status=ListingStatus.NOT_ON_AMAZON,
+        )
+        return None
+    except TransientError as exc:
+        summary.retried += 1
+        push_release(
+            push, delay=backoff(push.attempts + 1), message=f"Temporary error: {exc.message}"
+        )
+        return None
+    except MarketplaceError as exc:
+        summary.failed += 1
+        push_fail(push, message=exc.message or str(exc))
+        return None
+    now = timezone.now()
+    response = {
+        "status": result.status,
+        "submissionId": result.submission_id,
+        "issues": [
+            {"code": i.code, "message": i.message, "severity": i.severity} for i in result.issues
+        ],
+    }
+    if not result.accepted:
+        summary.invalid += 1
+        push_fail(
+            push,
+            message=issues_text(result.issues) or f"Amazon answered {result.status}",
+            amazon_status=result.status[:10],
+            response=response,
+        )
+        return None
+    summary.accepted += 1
+    QtyPush.objects.filter(
+        pk=push.pk, state=PushState.SENDING, claim_token=push.claim_token
+    ).update(
+        state=PushState.SENT,
+        transport=PushTransport.PATCH,
+        amazon_status=result.status,
+        response=response,
+        attempts=push.attempts + 1,
+        sent_at=now,
+        next_attempt_at=now + conf.confirm_delay(),
+        claim_token=None,
+        message="",
+        updated_at=now,
+    )
+    return None

@@ -1,0 +1,118 @@
+"""What merchants ask of the outbox from the admin: Update Qty, rule changes, listing edits and
+account switches. Each recomputes the listings concerned and queues what must be sent.
+"""
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from django.db import transaction
+
+from accounts.models import AmazonAccount
+from selling_lists.models import Listing
+
+from .. import queues
+from ..models import PushReason
+from .recompute import listing_forget_amazon_side, recompute_listings
+
+# Switches that change what may be sent for an account's listings (DESIGN.md, Switches).
+LISTING_SWITCHES = frozenset({"auto_update_qty", "inventory_sync_enabled"})
+# Listing fields that point it at another Amazon listing, or change its Result.
+RELINK_FIELDS = frozenset({"sku", "selling_list"})
+RESULT_FIELDS = frozenset({"sku", "selling_list", "variant", "override_mode", "override_quantity"})
+
+
+@dataclass
+class UpdateQtySummary:
+    """What "Update Qty" did, for the admin message."""
+
+    queued: int = 0
+    sync_off_accounts: list[str] = field(default_factory=list)  # inventory sync off: refused
+    paused: int = 0
+    fba: int = 0
+    stock_missing: int = 0
+
+    @property
+    def refused(self) -> int:
+        return self.paused + self.fba + self.stock_missing
+
+
+@transaction.atomic
+def listings_update_qty(*, listing_ids: Iterable[int], acting_user) -> UpdateQtySummary:
+    """Queue a push of each listing's current Result to Amazon (seed 000's "Update Qty").
+
+    Sent even when Amazon was already told that number and when automatic updates are off.
+    Refused for accounts whose inventory sync is off, for paused lists and listings (Sync off),
+    FBA listings, and listings whose stock is missing under the policy "keep". The pushes are
+    recorded with reason "manual" and the acting user.
+    """
+    ids = sorted(set(listing_ids))
+    summary = UpdateQtySummary()
+    if not ids:
+        return summary
+    off = AmazonAccount.objects.filter(
+        listings__pk__in=ids, inventory_sync_enabled=False
+    ).distinct()
+    summary.sync_off_accounts = sorted(account.name for account in off)
+    result = recompute_listings(
+        listing_ids=ids, reason=PushReason.MANUAL, acting_user=acting_user, force=True
+    )
+    summary.queued = result.queued
+    summary.fba = result.fba
+    summary.stock_missing = result.stock_missing
+    summary.paused = (
+        result.sync_off
+        - Listing.objects.filter(pk__in=ids, amazon_account__inventory_sync_enabled=False).count()
+    )
+    return summary
+
+
+@dataclass
+class RuleChangeSummary:
+    queued: int = 0
+    unchanged: int = 0
+
+
+def listings_apply_rule_change(*, listing_ids: Iterable[int], acting_user) -> RuleChangeSummary:
+    """Send what a Global Profile or Selling List change did to these listings' Results.
+
+    Flow 5 of the design: the merchant saw the before → after preview and confirmed. Only
+    listings whose Result now differs from what Amazon was told are queued (reason
+    "profile_change"); static modes are included, since the merchant asked for the change.
+    """
+    result = recompute_listings(
+        listing_ids=sorted(set(listing_ids)),
+        reason=PushReason.PROFILE_CHANGE,
+        acting_user=acting_user,
+    )
+    return RuleChangeSummary(queued=result.queued, unchanged=result.listings - result.queued)
+
+
+def listing_save(*, listing: Listing, changed_fields: Iterable[str], acting_user) -> None:
+    """Save a listing edited in the admin and follow up on what changed.
+
+    Pointed at another Amazon SKU or Selling List: what the old one was told says nothing about
+    the new one, so its unconfirmed pushes are dropped. A new SKU, variant or own rule changes
+    the Result: it is recomputed once the edit is committed (reason "listing edit").
+    """
+    changed = set(changed_fields)
+    if listing.pk and RELINK_FIELDS & changed:
+        listing_forget_amazon_side(listing=listing)
+    listing.save()
+    if RESULT_FIELDS & changed:
+        transaction.on_commit(
+            lambda: recompute_listings(
+                listing_ids=[listing.pk], reason=PushReason.LISTING_EDIT, acting_user=acting_user
+            )
+        )
+
+
+def account_switches_changed(*, account: AmazonAccount, changed_fields: Iterable[str]) -> bool:
+    """After an account was saved: if a switch that governs sending changed, recompute its
+    listings in a worker (statuses follow at once; switching on sends what differs).
+
+    Returns whether a recompute was queued.
+    """
+    if not LISTING_SWITCHES & set(changed_fields):
+        return False
+    queues.enqueue_on_commit(queues.ACCOUNT_SWITCHES_CHANGED, account.pk)
+    return True

@@ -1,0 +1,160 @@
+"""Whether and what to send for one listing: the switches and the outbox rules, without I/O.
+
+`sync_block(listing)` is the one answer to "may anything be sent for this listing?" (FBA, the
+account's sync switch, a paused Selling List or listing); `blocked_listings` says the same as a
+query filter for the send path, and a test holds the two to the same answer. `decide(...)` is
+what a recompute does with a listing whose Result it has just computed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db.models import Q
+
+from profiles.rules import Result, Rule
+from selling_lists.models import FulfillmentChannel, Listing, ListingStatus
+
+from ..models import PushReason
+
+# Reasons a merchant asked for explicitly: they are queued even when automatic updates are off
+# and for static modes (single, fixed), which seed 000 updates only by hand.
+EXPLICIT_REASONS = frozenset(
+    {PushReason.MANUAL, PushReason.PROFILE_CHANGE, PushReason.LISTING_EDIT}
+)
+# Reasons that compare the Result with what Amazon was read to show, not with what it was last
+# told: they come with a fresh read of Amazon (reconcile) or of the listing (linking, import).
+COMPARED_WITH_AMAZON = frozenset({PushReason.RECONCILE, PushReason.LINK, PushReason.CATALOGUE})
+
+
+@dataclass(frozen=True)
+class Block:
+    """Why nothing may be sent for a listing, and the status it shows meanwhile."""
+
+    status: str
+    message: str
+
+
+def sync_block(listing: Listing) -> Block | None:
+    """Why nothing may be sent for this listing, or None when it may be (DESIGN.md, Switches).
+
+    Needs the listing's account and Selling List loaded.
+    """
+    if listing.fulfillment_channel == FulfillmentChannel.FBA:
+        return Block(ListingStatus.FBA, "")
+    account = listing.amazon_account
+    if not account.inventory_sync_enabled:
+        return Block(
+            ListingStatus.SYNC_OFF,
+            f"Sync off: “Keep inventory in sync from Shopify to Amazon” is off for {account}.",
+        )
+    if listing.selling_list.paused:
+        return Block(
+            ListingStatus.SYNC_OFF,
+            f"Sync off: the Selling List “{listing.selling_list}” is paused.",
+        )
+    if listing.paused:
+        return Block(ListingStatus.SYNC_OFF, "Sync off: this listing is paused.")
+    return None
+
+
+def blocked_listings(prefix: str = "") -> Q:
+    """`sync_block` as a filter: listings (reached through `prefix`, e.g. "listing__") that
+    may not be sent."""
+    return (
+        Q(**{f"{prefix}fulfillment_channel": FulfillmentChannel.FBA})
+        | Q(**{f"{prefix}amazon_account__inventory_sync_enabled": False})
+        | Q(**{f"{prefix}selling_list__paused": True})
+        | Q(**{f"{prefix}paused": True})
+    )
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What to do with one listing after its Result was computed (see `decide`)."""
+
+    status: str
+    message: str = ""
+    queue: bool = False
+    supersede_pending: str = ""  # why the pending push is dropped ("" = keep it)
+    outcome: str = "unchanged"  # the RecomputeSummary counter it adds to
+
+
+def decide(
+    listing: Listing,
+    rule: Rule,
+    result: Result,
+    *,
+    reason: str,
+    force: bool,
+    told: int | None,
+    in_flight: bool,
+    pending_quantity: int | None,
+    previous_target: int | None,
+) -> Decision:
+    """The switches and the outbox rules for one listing, without the database.
+
+    `told` is what Amazon was last told or is being told (an in-flight push wins over
+    `last_sent_quantity`); `pending_quantity` is the target of its pending push, if any.
+    """
+    settled = (
+        ListingStatus.PENDING
+        if in_flight or pending_quantity is not None
+        else listing.status
+        if listing.status in (ListingStatus.FAILED, ListingStatus.NOT_ON_AMAZON)
+        else ListingStatus.LINKED
+    )
+    block = sync_block(listing)
+    if block is not None and block.status == ListingStatus.FBA:
+        return Decision(
+            ListingStatus.FBA, "", supersede_pending="FBA: Amazon manages it", outcome="fba"
+        )
+    if block is not None:
+        return Decision(
+            block.status, block.message, supersede_pending=block.message, outcome="sync_off"
+        )
+    target = result.quantity
+    if target is None:
+        # Policy "keep": leave Amazon as it is and flag the listing.
+        message = f"{result.trace[0]}. Amazon's quantity is left as it is."
+        if pending_quantity is not None:
+            settled = ListingStatus.PENDING if in_flight else _after_drop(listing)
+        return Decision(
+            settled, message, supersede_pending="stock missing", outcome="stock_missing"
+        )
+    explicit = force or reason in EXPLICIT_REASONS
+    if not explicit and rule.is_static:
+        message = "" if target == told else "Static mode: sent only by “Update Qty”."
+        return Decision(settled, message, outcome="held" if message else "unchanged")
+    if not explicit and not listing.amazon_account.auto_update_qty:
+        message = (
+            "" if target == told else f"Automatic updates are off: “Update Qty” sends {target}."
+        )
+        return Decision(settled, message, outcome="held" if message else "unchanged")
+    if (
+        not explicit
+        and reason not in COMPARED_WITH_AMAZON  # those retry them against what Amazon shows
+        and pending_quantity is None
+        and listing.status in (ListingStatus.FAILED, ListingStatus.NOT_ON_AMAZON)
+        and target == previous_target
+    ):
+        # Amazon refused this very target: do not resend it on every stock event.
+        return Decision(listing.status, listing.status_message, outcome="not_retried")
+    if target == told and not force:
+        if pending_quantity is not None and pending_quantity != target:
+            return Decision(
+                ListingStatus.PENDING if in_flight else _after_drop(listing),
+                "",
+                supersede_pending=f"Amazon already has {target}",
+            )
+        return Decision(settled, "" if settled == ListingStatus.LINKED else listing.status_message)
+    if pending_quantity == target and not force:
+        # Already queued with this very number: keep that push (and its reason and trace).
+        return Decision(ListingStatus.PENDING, "")
+    return Decision(ListingStatus.PENDING, "", queue=True, outcome="queued")
+
+
+def _after_drop(listing: Listing) -> str:
+    if listing.status in (ListingStatus.FAILED, ListingStatus.NOT_ON_AMAZON):
+        return listing.status
+    return ListingStatus.LINKED
