@@ -3,7 +3,7 @@ from django.db import transaction
 from django.db.models import Count, Q, Sum
 from django.utils.translation import ngettext
 
-from sync.connections import check_amazon_connection, check_shopify_connection
+from sync.connections import amazon_connection_check, shopify_connection_check
 from sync.orders.admin import import_orders_now
 from sync.outbox.actions import account_switches_changed
 from sync.tasks import connect_store_task, import_catalogue_task
@@ -99,7 +99,7 @@ class AmazonAccountAdmin(admin.ModelAdmin):
     @admin.action(description="Test connection", permissions=["change"])
     def test_connection(self, request, queryset):
         for account in queryset:
-            report_checks(self, request, check_amazon_connection(account))
+            report_checks(self, request, amazon_connection_check(account))
 
 
 class LocationInline(admin.TabularInline):
@@ -197,7 +197,7 @@ class ShopifyStoreAdmin(admin.ModelAdmin):
     @admin.action(description="Test connection", permissions=["change"])
     def test_connection(self, request, queryset):
         for store in queryset:
-            report_checks(self, request, check_shopify_connection(store))
+            report_checks(self, request, shopify_connection_check(store))
 
     @admin.action(description="Import the Shopify catalogue now", permissions=["change"])
     def import_catalogue(self, request, queryset):

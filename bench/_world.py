@@ -13,9 +13,9 @@ def connect_world(*, variants: int, domain: str, bulk: bool | None = None, webho
     from sandbox.connect import connect_sandbox
     from sandbox.shopify.seed import seed_shop
     from selling_lists.models import SellingList
-    from sync.inbound.catalogue import import_catalogue
-    from sync.inbound.webhooks import subscribe_webhooks
-    from sync.linking import link_by_sku
+    from sync.inbound.catalogue import catalogue_import
+    from sync.inbound.webhooks import webhooks_subscribe
+    from sync.linking import selling_list_link_by_sku
 
     shop, stock = seed_shop(variants=variants, locations=1, shop=domain)
     amazon = seed_seller(
@@ -28,7 +28,7 @@ def connect_world(*, variants: int, domain: str, bulk: bool | None = None, webho
         store_name="Bench shop",
         account_name="Bench seller",
     )
-    import_catalogue(store=store, bulk=bulk)
+    catalogue_import(store=store, bulk=bulk)
     selling_list = SellingList.objects.create(
         name="US",
         amazon_account=account,
@@ -36,7 +36,7 @@ def connect_world(*, variants: int, domain: str, bulk: bool | None = None, webho
         shopify_store=store,
         profile=default_profile(),
     )
-    link_by_sku(selling_list=selling_list)
+    selling_list_link_by_sku(selling_list=selling_list)
     if webhooks:
-        subscribe_webhooks(store=store)
+        webhooks_subscribe(store=store)
     return store, account

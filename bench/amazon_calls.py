@@ -5,11 +5,11 @@
 
 The app's web server (`manage.py runserver`: Stocklink and the sandbox) on a fresh SQLite
 database, the sandbox's rate limits on. The driver process plays the worker and the beat: it
-calls the sync services itself (send_pending_pushes, confirm_pushes when due, poll_feed when
+calls the sync services itself (pushes_send, pushes_confirm when due, feed_poll when
 its next_poll_at is due), so every Amazon call goes over HTTP through the real SP-API client.
 
 1. Calls: a shop and seller with 1.05 x max(sizes) + 100 SKUs (1 location) are connected (catalogue
-   import, Link by SKU). For each N, the stock of N listings changes (apply_inventory_levels,
+   import, Link by SKU). For each N, the stock of N listings changes (inventory_levels_apply,
    the path a webhook takes), then the pushes are sent with the default SYNC_FEED_THRESHOLD and
    driven until every one is confirmed. Calls are the sandbox's per-operation request counters
    (RateBucket.requests_count) before and after; the feed document upload and the processing
@@ -70,22 +70,22 @@ def _drive(account, *, feed_threshold=None, timeout=900.0) -> dict:
     from django.utils import timezone
 
     from sync.models import AmazonFeed
-    from sync.outbound.confirm import confirm_pushes
-    from sync.outbound.feeds import poll_feed
-    from sync.outbound.send import send_pending_pushes
+    from sync.outbound.confirm import pushes_confirm
+    from sync.outbound.feeds import feed_poll
+    from sync.outbound.send import pushes_send
 
     start = time.monotonic()
-    sent = send_pending_pushes(account_id=account.pk, feed_threshold=feed_threshold)
+    sent = pushes_send(account_id=account.pk, feed_threshold=feed_threshold)
     deadline = start + timeout
     while _busy().exists() and time.monotonic() < deadline:
         now = timezone.now()
         for feed_pk in AmazonFeed.objects.filter(
             applied_at__isnull=True, next_poll_at__lte=now
         ).values_list("pk", flat=True):
-            poll_feed(feed_pk=feed_pk)
-        confirm_pushes(account_id=account.pk)
+            feed_poll(feed_pk=feed_pk)
+        pushes_confirm(account_id=account.pk)
         if _busy().filter(state="pending", next_attempt_at__lte=timezone.now()).exists():
-            send_pending_pushes(account_id=account.pk, feed_threshold=feed_threshold)
+            pushes_send(account_id=account.pk, feed_threshold=feed_threshold)
         time.sleep(0.1)
     return {
         "s": round(time.monotonic() - start, 2),
@@ -100,13 +100,13 @@ def _change(store, listings, bump: int) -> int:
     from django.utils import timezone
 
     from accounts.models import InventoryLevel
-    from sync.inbound.stock import LevelUpdate, apply_inventory_levels
+    from sync.inbound.stock import LevelUpdate, inventory_levels_apply
 
     now = timezone.now()
     levels = InventoryLevel.objects.filter(
         variant_id__in=[lst.variant_id for lst in listings]
     ).select_related("variant", "location")
-    summary = apply_inventory_levels(
+    summary = inventory_levels_apply(
         store=store,
         levels=[
             LevelUpdate(
@@ -128,7 +128,7 @@ def drive(args) -> None:
     from sandbox.amazon.models import Document, SandboxSettings, throttled_count
     from selling_lists.models import Listing, ListingStatus
     from sync import queues
-    from sync.outbox.recompute import recompute_listings
+    from sync.outbox.recompute import listings_recompute
 
     # The driver is the worker: tasks queued on commit are not needed (memory broker anyway).
     queues.send_pushes_soon = lambda account_ids: None
@@ -167,7 +167,7 @@ def drive(args) -> None:
         calls[-1]["total_sp_api_calls"] = sum(calls[-1]["sp_api_calls"].values())
 
     before = _calls(account.seller_id)
-    summary = recompute_listings(
+    summary = listings_recompute(
         variant_ids=[lst.variant_id for lst in usable], reason="stock_change"
     )
     run = _drive(account)

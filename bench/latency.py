@@ -10,7 +10,7 @@ subscribe webhooks), wait until the linking pushes are settled, then change stoc
 Shopify one SKU at a time (`set_available`, which fires inventory_levels/update through the
 worker), `--gap` seconds apart. Latency = the sandbox's Amazon listing `updated_at` (set while it
 handles the PATCH) minus the moment before `set_available`. The path: sandbox webhook task →
-POST /webhooks/shopify/ → process_webhook_event task (GraphQL re-read, recompute, outbox) →
+POST /webhooks/shopify/ → webhook_event_process task (GraphQL re-read, recompute, outbox) →
 send_pending task → PATCH. Three Celery hops. The first `--warmup` changes are not counted.
 
 Configurations: `sqlite` is the embedded default (SQLite, filesystem broker in a private folder,

@@ -7,7 +7,7 @@ inserts (N variants of one store, each stocked at 2 locations, N listings in one
 the default profile, all Linked with Amazon told the current stock); a second, fresh process then
 `--runs` times changes every inventory level (one UPDATE) and times
 
-    recompute_listings(variant_ids=<all N>, reason="stock_change")
+    listings_recompute(variant_ids=<all N>, reason="stock_change")
 
 which writes N new targets and N pending pushes (the worst case: every listing changes). Between
 runs the pushes are marked done and the listings told their target (not timed), so every run
@@ -15,7 +15,7 @@ does the same work. Then a recompute with nothing changed (0 pushes), and with -
 more changed run under tracemalloc for the Python allocation peak (5x slower; not the headline).
 
 Nothing leaves the process: the Celery broker is `memory://`, and `send_pending.delay_on_commit`
-(which recompute_listings calls once per account that got a push) is replaced by a counter for
+(which listings_recompute calls once per account that got a push) is replaced by a counter for
 the measurement, so no task is queued and no network is touched.
 
 Peak memory is the process's maxrss (resource.getrusage: interpreter, Django and the recompute)
@@ -162,7 +162,7 @@ def measure(runs: int, trace: bool) -> None:
     from selling_lists.models import Listing, ListingStatus
     from sync import queues
     from sync.models import PushState, QtyPush
-    from sync.outbox.recompute import recompute_listings
+    from sync.outbox.recompute import listings_recompute
 
     queued_tasks = []
     # Counted, never sent (see the module docstring).
@@ -197,7 +197,7 @@ def measure(runs: int, trace: bool) -> None:
         queued_tasks.clear()
         with connection.execute_wrapper(count):
             start = time.perf_counter()
-            summary = recompute_listings(variant_ids=variant_ids, reason="stock_change")
+            summary = listings_recompute(variant_ids=variant_ids, reason="stock_change")
             seconds = time.perf_counter() - start
         return seconds, queries, summary
 

@@ -22,7 +22,7 @@ def _explain(error: MarketplaceError, vendor: str) -> str:
     return f"{vendor} answered with an error: {error.message}"
 
 
-def check_amazon_connection(account: AmazonAccount) -> list[ConnectionCheck]:
+def amazon_connection_check(account: AmazonAccount) -> list[ConnectionCheck]:
     """One check per marketplace of the account."""
     checks = []
     marketplaces = list(account.marketplaces.all()) or [None]
@@ -42,7 +42,7 @@ def check_amazon_connection(account: AmazonAccount) -> list[ConnectionCheck]:
     return checks
 
 
-def check_shopify_connection(store: ShopifyStore) -> list[ConnectionCheck]:
+def shopify_connection_check(store: ShopifyStore) -> list[ConnectionCheck]:
     """The shop answers with our credentials; its locations and webhooks are listed."""
     client = shopify_client(store)
     try:

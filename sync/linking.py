@@ -13,7 +13,7 @@ from .clients.errors import MarketplaceError
 from .clients.factory import amazon_client
 from .clients.protocols import AmazonApi
 from .models import PushReason
-from .outbox.recompute import recompute_listings
+from .outbox.recompute import listings_recompute
 
 REPORT_POLL_SECONDS = 2.0
 REPORT_POLL_ATTEMPTS = 60
@@ -51,10 +51,10 @@ def amazon_listings_by_sku(client: AmazonApi, *, sleep=time.sleep) -> dict:
     raise MarketplaceError("Amazon's listings report was not ready in time; try again later.")
 
 
-def link_by_sku(*, selling_list: SellingList, acting_user=None) -> LinkSummary:
+def selling_list_link_by_sku(*, selling_list: SellingList, acting_user=None) -> LinkSummary:
     """Link every variant of the list's store to the Amazon SKU that equals its SKU."""
     skus = selling_list.shopify_store.variants.exclude(sku="").values_list("sku", flat=True)
-    return link_skus(
+    return selling_list_link_skus(
         selling_list=selling_list,
         pairs={sku: sku for sku in skus},
         acting_user=acting_user,
@@ -80,7 +80,7 @@ def parse_link_csv(text: str) -> tuple[dict[str, str], list[str]]:
     return pairs, errors
 
 
-def link_skus(
+def selling_list_link_skus(
     *,
     selling_list: SellingList,
     pairs: dict[str, str],
@@ -144,5 +144,5 @@ def link_skus(
                 selling_list=selling_list, sku__in=[x.sku for x in new]
             ).values_list("pk", flat=True)
         )
-        recompute_listings(listing_ids=ids, reason=PushReason.LINK, acting_user=acting_user)
+        listings_recompute(listing_ids=ids, reason=PushReason.LINK, acting_user=acting_user)
     return summary

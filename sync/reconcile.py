@@ -12,7 +12,7 @@ from selling_lists.models import FulfillmentChannel, Listing
 
 from .clients.errors import MarketplaceError
 from .clients.factory import amazon_client
-from .inbound.catalogue import import_catalogue
+from .inbound.catalogue import catalogue_import
 from .linking import amazon_listings_by_sku
 from .models import PushReason
 
@@ -32,7 +32,7 @@ class ReconcileSummary:
         return text + (f"; errors: {'; '.join(self.errors)}" if self.errors else "")
 
 
-def read_back_amazon(*, account: AmazonAccount, marketplace_id: str) -> tuple[int, int]:
+def amazon_quantities_read_back(*, account: AmazonAccount, marketplace_id: str) -> tuple[int, int]:
     """Store the quantity Amazon shows on every FBM listing; returns (read, drifted).
 
     Drifted: Amazon shows another number than the Result we computed for the listing.
@@ -63,13 +63,15 @@ def read_back_amazon(*, account: AmazonAccount, marketplace_id: str) -> tuple[in
     return len(listings), drifted
 
 
-def reconcile_all() -> ReconcileSummary:
+def reconcile_run() -> ReconcileSummary:
     """Read Amazon back for every account and marketplace, then re-read every Shopify store."""
     summary = ReconcileSummary()
     for account in AmazonAccount.objects.filter(inventory_sync_enabled=True):
         for marketplace_id in account.marketplaces.values_list("pk", flat=True):
             try:
-                read, drifted = read_back_amazon(account=account, marketplace_id=marketplace_id)
+                read, drifted = amazon_quantities_read_back(
+                    account=account, marketplace_id=marketplace_id
+                )
             except MarketplaceError as error:
                 summary.errors.append(f"{account} ({marketplace_id}): {error.message}")
                 continue
@@ -77,7 +79,7 @@ def reconcile_all() -> ReconcileSummary:
             summary.drifted += drifted
     for store in ShopifyStore.objects.all():
         try:
-            summary.variants += import_catalogue(store=store, reason=PushReason.RECONCILE).variants
+            summary.variants += catalogue_import(store=store, reason=PushReason.RECONCILE).variants
         except MarketplaceError as error:
             summary.errors.append(f"{store}: {error.message}")
     return summary

@@ -2,7 +2,7 @@
 
 Beat (CELERY_BEAT_SCHEDULE in config/settings/base.py): `dispatch_due_work` every few
 seconds queues sends whose back-off is over, read-backs that are due and feeds to poll, and
-puts pushes of dead workers back to pending; `reconcile_all` is the hourly safety net.
+puts pushes of dead workers back to pending; `reconcile_run` is the hourly safety net.
 Task names are explicit (`sync.<verb>`): services queue some of them by name (sync/queues.py),
 and the worker queues in production are routed by them.
 """
@@ -14,10 +14,10 @@ from selling_lists.models import Listing
 
 from . import queues
 from .clients.errors import RateLimited, TransientError
-from .inbound.catalogue import import_catalogue
-from .inbound.events import process_webhook_event as process_event
+from .inbound.catalogue import catalogue_import
 from .inbound.events import stranded_events
-from .inbound.webhooks import subscribe_webhooks
+from .inbound.events import webhook_event_process as process_event
+from .inbound.webhooks import webhooks_subscribe
 from .models import PushReason
 from .orders.tasks import (
     apply_pending_order_items_task,
@@ -25,15 +25,15 @@ from .orders.tasks import (
     import_orders_task,
 )
 from .outbound import claims, confirm, dispatch, feeds, send
-from .outbox.recompute import recompute_listings
-from .reconcile import reconcile_all
+from .outbox.recompute import listings_recompute
+from .reconcile import reconcile_run
 
 # Imported so that the worker (which autodiscovers `sync.tasks`) registers them too.
 __all__ = ["apply_pending_order_items_task", "import_due_orders_task", "import_orders_task"]
 
 
 @shared_task(name=queues.PROCESS_WEBHOOK, bind=True, ignore_result=True, max_retries=8)
-def process_webhook_event(self, event_id: int) -> None:
+def process_webhook_event_task(self, event_id: int) -> None:
     """Re-read what a Shopify webhook says changed, mirror it, recompute, queue pushes."""
     try:
         process_event(event_pk=event_id)
@@ -47,49 +47,49 @@ def process_webhook_event(self, event_id: int) -> None:
 def send_pending(account_id: int) -> None:
     """Send one seller's due pending pushes. Throttled pushes go back to pending with a
     back-off inside the service (nothing lost); the beat sends them when it is over."""
-    send.send_pending_pushes(account_id=account_id)
+    send.pushes_send(account_id=account_id)
 
 
 @shared_task(name=queues.CONFIRM_PUSHES, ignore_result=True)
-def confirm_pushes(account_id: int) -> None:
+def confirm_pushes_task(account_id: int) -> None:
     """Read back one seller's ACCEPTED pushes that are due; unconfirmed ones wait for the beat."""
-    confirm.confirm_pushes(account_id=account_id)
+    confirm.pushes_confirm(account_id=account_id)
 
 
 @shared_task(name=queues.POLL_FEED, ignore_result=True)
-def poll_feed(feed_pk: int) -> None:
+def poll_feed_task(feed_pk: int) -> None:
     """Poll one feed; when DONE its report is applied. Still running, throttled or a 5xx: the
     service sets the next poll and the beat comes back to it."""
-    feeds.poll_feed(feed_pk=feed_pk)
+    feeds.feed_poll(feed_pk=feed_pk)
 
 
 @shared_task(name="sync.dispatch_due_work", ignore_result=True)
 def dispatch_due_work() -> dict:
     """Beat entry: queue what is due now (sends after back-off, read-backs, feed polls, and
     webhook events that were stored but never processed)."""
-    claims.release_stale_claims()
+    claims.pushes_release_stale()
     for event_pk in stranded_events():
-        process_webhook_event.delay(event_pk)
+        process_webhook_event_task.delay(event_pk)
     due = dispatch.due_work()
     for account_id in due.send:
         send_pending.delay(account_id)
     for account_id in due.confirm:
-        confirm_pushes.delay(account_id)
+        confirm_pushes_task.delay(account_id)
     for feed_pk in due.feeds:
-        poll_feed.delay(feed_pk)
+        poll_feed_task.delay(feed_pk)
     return {"send": len(due.send), "confirm": len(due.confirm), "feeds": len(due.feeds)}
 
 
 @shared_task(name="sync.import_catalogue", autoretry_for=(TransientError,), retry_backoff=True)
 def import_catalogue_task(store_id: int) -> str:
     """Read one store's whole catalogue into the mirror and recompute what it feeds."""
-    return str(import_catalogue(store=ShopifyStore.objects.get(pk=store_id)))
+    return str(catalogue_import(store=ShopifyStore.objects.get(pk=store_id)))
 
 
 @shared_task(name="sync.reconcile_all", ignore_result=True)
 def reconcile_all_task() -> str:
     """Beat: read Amazon back, re-read Shopify, repair drift (sync/reconcile.py)."""
-    return str(reconcile_all())
+    return str(reconcile_run())
 
 
 @shared_task(
@@ -98,12 +98,12 @@ def reconcile_all_task() -> str:
 def connect_store_task(store_id: int) -> str:
     """A store was just connected: subscribe to its webhooks, then import its catalogue."""
     store = ShopifyStore.objects.get(pk=store_id)
-    topics = subscribe_webhooks(store=store)
-    return f"subscribed {len(topics)} topic(s); {import_catalogue(store=store)}"
+    topics = webhooks_subscribe(store=store)
+    return f"subscribed {len(topics)} topic(s); {catalogue_import(store=store)}"
 
 
 @shared_task(name=queues.ACCOUNT_SWITCHES_CHANGED, ignore_result=True)
 def account_switches_changed_task(account_id: int) -> str:
     """Statuses follow the switches at once; turning a switch on sends what differs."""
     ids = list(Listing.objects.filter(amazon_account_id=account_id).values_list("pk", flat=True))
-    return str(recompute_listings(listing_ids=ids, reason=PushReason.SYNC_ON))
+    return str(listings_recompute(listing_ids=ids, reason=PushReason.SYNC_ON))

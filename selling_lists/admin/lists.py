@@ -11,7 +11,7 @@ from django.utils.html import format_html
 from django.utils.translation import ngettext
 
 from sync.clients.errors import MarketplaceError
-from sync.linking import link_by_sku, link_skus, parse_link_csv
+from sync.linking import parse_link_csv, selling_list_link_by_sku, selling_list_link_skus
 from sync.orders.selectors import unmatched_items_for_listings
 
 from ..models import Listing, SellingList
@@ -41,7 +41,9 @@ class SellingListAdmin(admin.ModelAdmin):
     def link_by_sku(self, request, queryset):
         for selling_list in queryset:
             try:
-                summary = link_by_sku(selling_list=selling_list, acting_user=request.user)
+                summary = selling_list_link_by_sku(
+                    selling_list=selling_list, acting_user=request.user
+                )
             except MarketplaceError as error:
                 self.message_user(request, f"{selling_list}: {error.message}", messages.ERROR)
                 continue
@@ -108,7 +110,7 @@ class SellingListAdmin(admin.ModelAdmin):
                 pairs, errors = parse_link_csv(text) if text else ({}, errors)
                 if pairs and not errors:
                     try:
-                        summary = link_skus(
+                        summary = selling_list_link_skus(
                             selling_list=selling_list, pairs=pairs, acting_user=request.user
                         )
                     except MarketplaceError as error:

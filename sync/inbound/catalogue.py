@@ -18,7 +18,7 @@ from ..clients.factory import shopify_client
 from ..clients.protocols import ShopifyApi
 from ..clients.shopify_data import VariantStock
 from ..models import PushReason
-from ..outbox.recompute import recompute_listings
+from ..outbox.recompute import listings_recompute
 
 BATCH = 1000
 # Above this many variants already mirrored, a re-import uses a bulk operation.
@@ -55,7 +55,7 @@ def metafield_keys_for(store: ShopifyStore) -> list[tuple[str, str]]:
     return keys
 
 
-def import_catalogue(
+def catalogue_import(
     *, store: ShopifyStore, bulk: bool | None = None, reason: str = PushReason.CATALOGUE
 ) -> ImportSummary:
     """Read the whole catalogue of `store` from Shopify into the mirror, then recompute.
@@ -85,7 +85,7 @@ def import_catalogue(
             _upsert_metafields(store, batch, key)
 
     ShopifyStore.objects.filter(pk=store.pk).update(catalogue_imported_at=timezone.now())
-    recompute_listings(variant_ids=summary.variant_ids, reason=reason)
+    listings_recompute(variant_ids=summary.variant_ids, reason=reason)
     return summary
 
 

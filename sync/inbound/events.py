@@ -1,6 +1,6 @@
 """Processing stored Shopify webhook events: re-read what changed, mirror it, recompute.
 
-process_webhook_event(event_pk=...)   the task's job: one event (and the store's others)
+webhook_event_process(event_pk=...)   the task's job: one event (and the store's others)
 stranded_events()                     events stored but never processed (beat re-queues)
 """
 
@@ -19,8 +19,8 @@ from accounts.models import InventoryLevel, Location, ShopifyStore, Variant
 from ..clients.factory import shopify_client
 from ..clients.protocols import ShopifyApi
 from ..models import PushReason, WebhookEvent
-from ..outbox.recompute import recompute_listings
-from .stock import LevelUpdate, apply_inventory_levels
+from ..outbox.recompute import listings_recompute
+from .stock import LevelUpdate, inventory_levels_apply
 from .webhooks import ITEM_TOPICS, LOCATION_TOPICS
 
 logger = logging.getLogger(__name__)
@@ -89,7 +89,7 @@ def _is_stale(event: WebhookEvent) -> bool:
     return False
 
 
-def process_webhook_event(*, event_pk: int) -> ProcessSummary:
+def webhook_event_process(*, event_pk: int) -> ProcessSummary:
     """Act on one stored event (and on the store's other unprocessed item events with it).
 
     Item topics: re-read the current levels and tracked flag of the inventory items concerned
@@ -190,7 +190,7 @@ def _refresh_items(
         if locations <= 250:  # the read was complete: levels it lacks are gone
             for location_id in held.get(item_id, set()) - set(stock.available):
                 levels.append(LevelUpdate(item_id, location_id, None, read_at))
-    result = apply_inventory_levels(
+    result = inventory_levels_apply(
         store=store,
         levels=levels,
         tracked={item_id: stock.tracked for item_id, stock in stocks.items()},
@@ -232,6 +232,6 @@ def _refresh_locations(store: ShopifyStore, client: ShopifyApi, summary: Process
                 )
             )
             if variant_ids:
-                result = recompute_listings(variant_ids=variant_ids, reason=PushReason.STOCK_CHANGE)
+                result = listings_recompute(variant_ids=variant_ids, reason=PushReason.STOCK_CHANGE)
                 summary.queued = result.queued
     summary.notes.append(f"{len(changed)} location(s) changed active state.")

@@ -1,6 +1,6 @@
 """Shopify stock into the mirror, then into the outbox (DESIGN.md flow 3).
 
-    apply_inventory_levels(store=..., levels=[LevelUpdate(...)])
+    inventory_levels_apply(store=..., levels=[LevelUpdate(...)])
 
 Webhooks, the catalogue import and the reconcile all land their stock here.
 """
@@ -17,7 +17,7 @@ from django.utils import timezone
 from accounts.models import InventoryLevel, Location, ShopifyStore, Variant
 
 from ..models import PushReason
-from ..outbox.recompute import RecomputeSummary, recompute_listings
+from ..outbox.recompute import RecomputeSummary, listings_recompute
 
 
 @dataclass(frozen=True)
@@ -42,7 +42,7 @@ class IngestSummary:
     recompute: RecomputeSummary | None = None
 
 
-def apply_inventory_levels(
+def inventory_levels_apply(
     *,
     store: ShopifyStore,
     levels: Iterable[LevelUpdate],
@@ -139,7 +139,7 @@ def apply_inventory_levels(
         if to_create:
             InventoryLevel.objects.bulk_create(to_create, batch_size=500)
         if summary.variant_ids:
-            summary.recompute = recompute_listings(
+            summary.recompute = listings_recompute(
                 variant_ids=summary.variant_ids, reason=reason, acting_user=acting_user
             )
     return summary

@@ -1,7 +1,7 @@
 """Shopify webhooks in: receive (verify, dedupe, store, queue) and subscribe.
 
-    receive_webhook(headers=..., raw_body=...)   the view's whole job, in milliseconds
-    subscribe_webhooks(store=...)                 webhookSubscriptionCreate for every topic
+    webhook_receive(headers=..., raw_body=...)   the view's whole job, in milliseconds
+    webhooks_subscribe(store=...)                 webhookSubscriptionCreate for every topic
 
 A payload is only a "something changed" signal: Shopify builds it when it sends it, deliveries
 repeat and arrive out of order. `events.py` re-reads what changed when it processes them.
@@ -97,7 +97,7 @@ def _parse_triggered_at(value: str) -> datetime | None:
     return parsed
 
 
-def receive_webhook(*, headers: Mapping[str, str], raw_body: bytes) -> WebhookOutcome:
+def webhook_receive(*, headers: Mapping[str, str], raw_body: bytes) -> WebhookOutcome:
     """Verify, dedupe and store one delivery, and queue its processing.
 
     The HMAC is checked on the raw body before anything is parsed or stored: an unknown shop,
@@ -156,7 +156,7 @@ def webhook_address() -> str:
     return conf.base_url() + WEBHOOK_PATH
 
 
-def subscribe_webhooks(*, store: ShopifyStore) -> list[str]:
+def webhooks_subscribe(*, store: ShopifyStore) -> list[str]:
     """Subscribe the store to every topic Stocklink uses; returns the topics newly subscribed.
 
     Idempotent: topics already subscribed at our address are left alone.

@@ -13,9 +13,9 @@ from django.utils.translation import ngettext
 
 from accounts.models import AmazonAccount
 
-from .apply import apply_pending_order_items, retry_order_items
+from .apply import order_entries_apply_pending, order_entries_retry
 from .filters import FulfilmentFilter, ShopifyStateFilter, UnmatchedFilter
-from .matching import match_unmatched_items
+from .matching import order_items_match_unmatched
 from .models import AmazonOrder, AmazonOrderItem, OrderStockEntry
 from .tasks import import_orders_task
 
@@ -58,7 +58,7 @@ def import_orders_now(modeladmin, request, queryset):
 @admin.action(description="Apply unmatched orders", permissions=["change"])
 def apply_unmatched_orders(modeladmin, request, queryset):
     """For the listing changelist: apply orders whose SKU was sold before it was linked."""
-    summary = match_unmatched_items(listing_ids=queryset.values_list("pk", flat=True))
+    summary = order_items_match_unmatched(listing_ids=queryset.values_list("pk", flat=True))
     _report_match(request, summary)
 
 
@@ -66,7 +66,9 @@ def _report_match(request, summary) -> None:
     if not summary.matched:
         messages.info(request, "No unmatched order items carry these SKUs.")
         return
-    applied = apply_pending_order_items(entry_ids=summary.entry_ids) if summary.entry_ids else None
+    applied = (
+        order_entries_apply_pending(entry_ids=summary.entry_ids) if summary.entry_ids else None
+    )
     messages.success(
         request,
         ngettext(
@@ -261,7 +263,7 @@ class AmazonOrderAdmin(admin.ModelAdmin):
     @admin.action(description="Apply unmatched orders", permissions=["change"])
     def apply_unmatched(self, request, queryset):
         _report_match(
-            request, match_unmatched_items(order_ids=queryset.values_list("pk", flat=True))
+            request, order_items_match_unmatched(order_ids=queryset.values_list("pk", flat=True))
         )
 
     @admin.action(
@@ -303,11 +305,11 @@ class AmazonOrderAdmin(admin.ModelAdmin):
 
 
 def _retry(request, entry_ids) -> None:
-    retried = retry_order_items(entry_ids=entry_ids, acting_user=request.user)
+    retried = order_entries_retry(entry_ids=entry_ids, acting_user=request.user)
     if not retried:
         messages.info(request, "Nothing failed: there is nothing to retry.")
         return
-    summary = apply_pending_order_items(entry_ids=retried)
+    summary = order_entries_apply_pending(entry_ids=retried)
     messages.success(
         request,
         ngettext(

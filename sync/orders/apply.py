@@ -1,8 +1,8 @@
 """The stock ledger → Shopify, exactly once (DESIGN.md flow 6).
 
-    apply_pending_order_items(account=...) ledger entries → inventoryAdjustQuantities, once each
-    apply_order_item(entry_id=...)         one ledger entry, exactly once (see below)
-    retry_order_items(entry_ids=...)       failed entries back to pending (admin "Retry")
+    order_entries_apply_pending(account=...) ledger entries → inventoryAdjustQuantities, once each
+    order_entry_apply(entry_id=...)         one ledger entry, exactly once (see below)
+    order_entries_retry(entry_ids=...)       failed entries back to pending (admin "Retry")
 
 Before each Shopify call the entry records the call's `@idempotent` key and the quantity it
 expects Shopify to hold (`changeFromQuantity`), in a committed write. A worker that dies after
@@ -65,7 +65,7 @@ class ApplySummary:
         )
 
 
-def apply_pending_order_items(
+def order_entries_apply_pending(
     *,
     account: AmazonAccount | None = None,
     entry_ids: Iterable[int] | None = None,
@@ -96,7 +96,7 @@ def apply_pending_order_items(
                 if client is None:
                     client = shopify_client(entry.store)
                 try:
-                    entry = apply_order_item(entry_id=pk, client=client)
+                    entry = order_entry_apply(entry_id=pk, client=client)
                 except RateLimited:
                     raise
                 except TransientError:
@@ -112,7 +112,7 @@ def apply_pending_order_items(
     return summary
 
 
-def apply_order_item(*, entry_id: int, client: ShopifyApi | None = None) -> OrderStockEntry:
+def order_entry_apply(*, entry_id: int, client: ShopifyApi | None = None) -> OrderStockEntry:
     """Apply one ledger entry to Shopify, exactly once; returns the entry as it now stands.
 
     Safe to call any number of times, from any number of workers: an applied or skipped entry
@@ -315,7 +315,7 @@ def _finish(entry: OrderStockEntry, *, state: str, error: str = "", note: str = 
 # --- admin operations --------------------------------------------------------------------------
 
 
-def retry_order_items(*, entry_ids: Iterable[int], acting_user=None) -> list[int]:
+def order_entries_retry(*, entry_ids: Iterable[int], acting_user=None) -> list[int]:
     """Put failed ledger entries back to pending (admin "Retry"); returns the ids to apply.
 
     A "needs review" entry loses its in-doubt attempt: retrying is the merchant's decision that

@@ -1,7 +1,7 @@
 """Amazon orders → the stock ledger (DESIGN.md flow 6): import, match, place.
 
-    import_orders(account=...)            searchOrders 2026-01-01 → AmazonOrder rows + ledger
-    match_unmatched_items(...)             items whose SKU was linked later → ledger entries
+    orders_import(account=...)            searchOrders 2026-01-01 → AmazonOrder rows + ledger
+    order_items_match_unmatched(...)             items whose SKU was linked later → ledger entries
     stock_target(listing)                  the Shopify location a sale is taken from
 
 Import is idempotent: orders are keyed by (account, order id), items by (order, order item
@@ -32,7 +32,7 @@ from ..clients.amazon_data import AmazonOrder as RemoteOrder
 from ..clients.errors import RateLimited
 from ..clients.factory import amazon_client
 from ..models import PushReason
-from ..outbox.recompute import recompute_listings
+from ..outbox.recompute import listings_recompute
 from ..ratelimit import Rate, bucket_key, default_bucket
 from .models import AmazonOrder, AmazonOrderItem, OrderStockEntry
 from .placement import place_entry
@@ -104,7 +104,7 @@ def orders_import_due(account: AmazonAccount, now: datetime, marketplaces: int) 
     return now - account.orders_synced_until >= conf.orders_interval() * max(marketplaces, 1)
 
 
-def import_orders(
+def orders_import(
     *,
     account: AmazonAccount,
     marketplace: Marketplace | None = None,
@@ -115,7 +115,7 @@ def import_orders(
 
     Per marketplace of the account (or just `marketplace`). New FBM items of linked SKUs get a
     pending decrement in the ledger (when the account syncs FBM orders); cancelled ones a
-    restore. Nothing is written to Shopify here: `apply_pending_order_items` does that, so an
+    restore. Nothing is written to Shopify here: `order_entries_apply_pending` does that, so an
     Amazon outage and a Shopify one never block each other. The listings of every variant
     whose reserved units changed are recomputed at once (the oversell guard), and fixed-quantity
     listings whose profile says "restore" are pushed back to N.
@@ -361,7 +361,7 @@ def recompute_for_orders(*, variant_ids=None, listing_ids=None, force: bool = Fa
     """Recompute the listings an order changed, with reason "order" (pushes queued if needed)."""
     if not variant_ids and not listing_ids:
         return
-    recompute_listings(
+    listings_recompute(
         variant_ids=set(variant_ids) if variant_ids else None,
         listing_ids=set(listing_ids) if listing_ids else None,
         reason=PushReason.ORDER,

@@ -25,7 +25,7 @@ class MatchSummary:
     variant_ids: set[int] = field(default_factory=set)
 
 
-def match_unmatched_items(
+def order_items_match_unmatched(
     *,
     order_ids: Iterable[int] | None = None,
     listing_ids: Iterable[int] | None = None,
@@ -35,7 +35,7 @@ def match_unmatched_items(
 
     Choose the items by their orders (`order_ids`) or by the listings just linked
     (`listing_ids`). A matched item of a live FBM order that syncs stock gets its decrement;
-    call `apply_pending_order_items` (or the admin action does) to write it to Shopify.
+    call `order_entries_apply_pending` (or the admin action does) to write it to Shopify.
     """
     if listing_ids is not None:
         items = unmatched_items_for_listings(listing_ids)

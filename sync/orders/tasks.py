@@ -10,8 +10,8 @@ from django.utils import timezone
 from accounts.models import AmazonAccount
 
 from ..clients.errors import RateLimited, TransientError
-from .apply import apply_pending_order_items
-from .intake import import_orders, orders_import_due
+from .apply import order_entries_apply_pending
+from .intake import orders_import, orders_import_due
 
 
 @shared_task(name="sync.import_orders", bind=True, ignore_result=True, max_retries=5)
@@ -21,7 +21,7 @@ def import_orders_task(self, account_id: int) -> None:
     if account is None:
         return
     try:
-        import_orders(account=account)
+        orders_import(account=account)
     except RateLimited as exc:
         raise self.retry(exc=exc, countdown=max(exc.retry_after, 1.0)) from exc
     except TransientError as exc:
@@ -36,7 +36,7 @@ def apply_pending_order_items_task(self, account_id: int) -> None:
     if account is None:
         return
     try:
-        apply_pending_order_items(account=account)
+        order_entries_apply_pending(account=account)
     except RateLimited as exc:
         raise self.retry(exc=exc, countdown=max(exc.retry_after, 1.0)) from exc
 

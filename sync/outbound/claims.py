@@ -79,7 +79,7 @@ def _busy_listing() -> Exists:
     )
 
 
-def claim_pushes(
+def pushes_claim(
     *,
     account_id: int,
     limit: int,
@@ -237,7 +237,7 @@ def push_fail_sent(push: QtyPush, message: str) -> None:
 # --- housekeeping ------------------------------------------------------------------------------
 
 
-def release_stale_claims(*, now: datetime | None = None) -> int:
+def pushes_release_stale(*, now: datetime | None = None) -> int:
     """Pushes left "sending" by a worker that died go back to pending."""
     now = now or timezone.now()
     stale = list(

@@ -1,6 +1,6 @@
 """Confirming patches: read the listing back until Amazon shows the quantity we sent.
 
-confirm_pushes(account_id=...)   sent (ACCEPTED) → read back → done, or check again
+pushes_confirm(account_id=...)   sent (ACCEPTED) → read back → done, or check again
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ class ConfirmSummary:
     retry_after: float | None = None
 
 
-def confirm_pushes(
+def pushes_confirm(
     *,
     account_id: int,
     limiter: Limiter | None = None,

@@ -1,7 +1,7 @@
 """Quantity feeds: submit one JSON_LISTINGS_FEED, poll it, apply its processing report.
 
 send_feed(...)            claimed pushes of one marketplace → one feed (from `send.py`)
-poll_feed(feed_pk=...)    getFeed → processing report → done / failed per SKU
+feed_poll(feed_pk=...)    getFeed → processing report → done / failed per SKU
 """
 
 from __future__ import annotations
@@ -28,19 +28,19 @@ from .claims import (
     AUTH_BACKOFF,
     SendSummary,
     backoff,
-    claim_pushes,
     limiter_for,
     push_done,
     push_fail,
     push_fail_sent,
     push_release,
+    pushes_claim,
 )
 
 logger = logging.getLogger(__name__)
 
 
 def send_feed(account, marketplace_id, client, limiter, summary: SendSummary) -> None:
-    claimed = claim_pushes(
+    claimed = pushes_claim(
         account_id=account.pk, limit=MAX_FEED_MESSAGES, marketplace_id=marketplace_id
     )
     if not claimed:
@@ -129,7 +129,7 @@ _FEED_RUNNING = {"IN_QUEUE", "IN_PROGRESS"}
 FEED_GIVE_UP = timedelta(hours=24)
 
 
-def poll_feed(
+def feed_poll(
     *,
     feed_pk: int,
     limiter: Limiter | None = None,

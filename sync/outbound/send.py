@@ -1,7 +1,7 @@
 """Sending the outbox to Amazon: one seller's due pushes, by patch or by feed.
 
-    send_pending_pushes(account_id=...)  pending → patchListingsItem (few) or one feed (many)
-    drop_blocked_pushes(account=...)     pending pushes the switches no longer allow → dropped
+    pushes_send(account_id=...)  pending → patchListingsItem (few) or one feed (many)
+    pushes_drop_blocked(account=...)     pending pushes the switches no longer allow → dropped
 
 ACCEPTED is not applied: a sent patch is confirmed by `confirm.py`, a feed by `feeds.py`.
 """
@@ -35,18 +35,18 @@ from .claims import (
     AUTH_BACKOFF,
     SendSummary,
     backoff,
-    claim_pushes,
     issues_text,
     limiter_for,
     push_fail,
     push_release,
+    pushes_claim,
 )
 from .feeds import send_feed
 
 logger = logging.getLogger(__name__)
 
 
-def drop_blocked_pushes(*, account: AmazonAccount) -> int:
+def pushes_drop_blocked(*, account: AmazonAccount) -> int:
     """Drop the pending pushes that may no longer be sent (`sync_block`) and say why.
 
     The switches may have changed after the push was queued; nothing is sent against them.
@@ -75,7 +75,7 @@ def drop_blocked_pushes(*, account: AmazonAccount) -> int:
     return len(blocked)
 
 
-def send_pending_pushes(
+def pushes_send(
     *,
     account_id: int,
     limiter: Limiter | None = None,
@@ -92,7 +92,7 @@ def send_pending_pushes(
     account = AmazonAccount.objects.filter(pk=account_id).first()
     if account is None:
         return summary
-    summary.blocked = drop_blocked_pushes(account=account)
+    summary.blocked = pushes_drop_blocked(account=account)
     if not account.inventory_sync_enabled:
         return summary
     threshold = conf.feed_threshold() if feed_threshold is None else feed_threshold
@@ -127,7 +127,7 @@ def send_pending_pushes(
 
 def _send_patches(account, marketplace_id, client, limiter, summary: SendSummary) -> None:
     while True:
-        claimed = claim_pushes(
+        claimed = pushes_claim(
             account_id=account.pk, limit=conf.patch_claim(), marketplace_id=marketplace_id
         )
         if not claimed:

@@ -12,7 +12,7 @@ from selling_lists.models import Listing
 
 from .. import queues
 from ..models import PushReason
-from .recompute import listing_forget_amazon_side, recompute_listings
+from .recompute import listing_forget_amazon_side, listings_recompute
 
 # Switches that change what may be sent for an account's listings (DESIGN.md, Switches).
 LISTING_SWITCHES = frozenset({"auto_update_qty", "inventory_sync_enabled"})
@@ -53,7 +53,7 @@ def listings_update_qty(*, listing_ids: Iterable[int], acting_user) -> UpdateQty
         listings__pk__in=ids, inventory_sync_enabled=False
     ).distinct()
     summary.sync_off_accounts = sorted(account.name for account in off)
-    result = recompute_listings(
+    result = listings_recompute(
         listing_ids=ids, reason=PushReason.MANUAL, acting_user=acting_user, force=True
     )
     summary.queued = result.queued
@@ -79,7 +79,7 @@ def listings_apply_rule_change(*, listing_ids: Iterable[int], acting_user) -> Ru
     listings whose Result now differs from what Amazon was told are queued (reason
     "profile_change"); static modes are included, since the merchant asked for the change.
     """
-    result = recompute_listings(
+    result = listings_recompute(
         listing_ids=sorted(set(listing_ids)),
         reason=PushReason.PROFILE_CHANGE,
         acting_user=acting_user,
@@ -100,7 +100,7 @@ def listing_save(*, listing: Listing, changed_fields: Iterable[str], acting_user
     listing.save()
     if RESULT_FIELDS & changed:
         transaction.on_commit(
-            lambda: recompute_listings(
+            lambda: listings_recompute(
                 listing_ids=[listing.pk], reason=PushReason.LISTING_EDIT, acting_user=acting_user
             )
         )

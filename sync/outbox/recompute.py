@@ -1,7 +1,7 @@
 """Recompute listings and write the outbox: the target quantity lands in the same transaction as
 the change that caused it (DESIGN.md, "Outbox" and "Coalescing").
 
-    recompute_listings(listing_ids=..., variant_ids=..., reason=...)
+    listings_recompute(listing_ids=..., variant_ids=..., reason=...)
     listing_forget_amazon_side(listing=...)
 
 Every account that got a push is asked to send, on commit (`sync.queues`).
@@ -79,7 +79,7 @@ def _listing_ids(listing_ids, variant_ids) -> list[int]:
     return sorted(ids)
 
 
-def recompute_listings(
+def listings_recompute(
     *,
     listing_ids: Iterable[int] | None = None,
     variant_ids: Iterable[int] | None = None,

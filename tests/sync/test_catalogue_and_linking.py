@@ -6,15 +6,15 @@ from accounts.models import InventoryLevel, Location, MetafieldValue, Variant
 from profiles.models import default_profile
 from sandbox.shopify.models import Variant as SandboxVariant
 from selling_lists.models import Listing, ListingStatus, SellingList
-from sync.inbound.catalogue import import_catalogue
-from sync.linking import link_by_sku
+from sync.inbound.catalogue import catalogue_import
+from sync.linking import selling_list_link_by_sku
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def test_import_mirrors_every_variant_level_and_metafield(sandbox_world):
     world = sandbox_world(variants=60, locations=2)
-    summary = import_catalogue(store=world.store)
+    summary = catalogue_import(store=world.store)
 
     assert summary.variants == Variant.objects.filter(store=world.store).count() == 60
     assert Location.objects.filter(store=world.store, is_active=True).count() == 2
@@ -35,10 +35,10 @@ def test_reimport_is_idempotent_and_follows_shopify(sandbox_world):
     from sandbox.shopify.services import level_for, set_available
 
     world = sandbox_world(variants=5, locations=1)
-    import_catalogue(store=world.store)
+    catalogue_import(store=world.store)
     level = level_for(shop=world.shop["shop"], sku="SKU-000001")
     set_available(level=level, quantity=42)
-    import_catalogue(store=world.store)
+    catalogue_import(store=world.store)
 
     assert Variant.objects.filter(store=world.store).count() == 5
     mirrored = InventoryLevel.objects.get(variant__store=world.store, variant__sku="SKU-000001")
@@ -47,13 +47,13 @@ def test_reimport_is_idempotent_and_follows_shopify(sandbox_world):
 
 def test_import_with_a_bulk_operation_gives_the_same_mirror(sandbox_world):
     world = sandbox_world(variants=30, locations=2)
-    paged = import_catalogue(store=world.store, bulk=False)
+    paged = catalogue_import(store=world.store, bulk=False)
     before = sorted(
         InventoryLevel.objects.filter(variant__store=world.store).values_list(
             "variant__sku", "location__shopify_id", "available"
         )
     )
-    bulk = import_catalogue(store=world.store, bulk=True)
+    bulk = catalogue_import(store=world.store, bulk=True)
     after = sorted(
         InventoryLevel.objects.filter(variant__store=world.store).values_list(
             "variant__sku", "location__shopify_id", "available"
@@ -65,7 +65,7 @@ def test_import_with_a_bulk_operation_gives_the_same_mirror(sandbox_world):
 
 def test_link_by_sku_reads_amazon_and_marks_fba(sandbox_world):
     world = sandbox_world(variants=6, locations=1, fba_skus={"SKU-000002"})
-    import_catalogue(store=world.store)
+    catalogue_import(store=world.store)
     selling_list = SellingList.objects.create(
         name="US",
         amazon_account=world.account,
@@ -73,11 +73,11 @@ def test_link_by_sku_reads_amazon_and_marks_fba(sandbox_world):
         shopify_store=world.store,
         profile=default_profile(),
     )
-    summary = link_by_sku(selling_list=selling_list)
+    summary = selling_list_link_by_sku(selling_list=selling_list)
     assert (summary.linked, summary.fba) == (6, 1)
     fba = Listing.objects.get(sku="SKU-000002")
     assert fba.status == ListingStatus.FBA and fba.asin
-    assert link_by_sku(selling_list=selling_list).already_linked == 6
+    assert selling_list_link_by_sku(selling_list=selling_list).already_linked == 6
 
 
 def test_csv_links_shopify_skus_to_other_amazon_skus_and_reports_the_rest(
@@ -91,7 +91,7 @@ def test_csv_links_shopify_skus_to_other_amazon_skus_and_reports_the_rest(
     world = sandbox_world(variants=3, locations=1)
     # On Amazon, SKU-000002 is sold under the merchant's own Amazon SKU.
     AmazonListing.objects.filter(sku="SKU-000002").update(sku="AMZ-BLUE-M")
-    import_catalogue(store=world.store)
+    catalogue_import(store=world.store)
     selling_list = SellingList.objects.create(
         name="US",
         amazon_account=world.account,

@@ -20,13 +20,13 @@ from sandbox.amazon.models import SandboxSettings, throttled_count
 from sandbox.shopify.models import WebhookKnobs
 from sandbox.shopify.services import level_for, set_available
 from selling_lists.models import Listing, ListingStatus, SellingList
-from sync.inbound.catalogue import import_catalogue
-from sync.inbound.webhooks import subscribe_webhooks
-from sync.linking import link_by_sku
+from sync.inbound.catalogue import catalogue_import
+from sync.inbound.webhooks import webhooks_subscribe
+from sync.linking import selling_list_link_by_sku
 from sync.models import PushState, PushTransport, QtyPush, WebhookEvent, WebhookRejection
-from sync.outbound.confirm import confirm_pushes
-from sync.outbound.feeds import poll_feed
-from sync.outbound.send import send_pending_pushes
+from sync.outbound.confirm import pushes_confirm
+from sync.outbound.feeds import feed_poll
+from sync.outbound.send import pushes_send
 from sync.outbox.actions import listings_update_qty as update_qty
 from tests.sandbox_world import US
 
@@ -43,7 +43,7 @@ def connect(sandbox_world, settings, *, stock=10, profile=None, variants=3, **kw
         AmazonListing.objects.filter(seller__seller_id=world.account.seller_id, sku=sku).update(
             quantity=stock
         )
-    import_catalogue(store=world.store)
+    catalogue_import(store=world.store)
     selling_list = SellingList.objects.create(
         name="US",
         amazon_account=world.account,
@@ -51,9 +51,9 @@ def connect(sandbox_world, settings, *, stock=10, profile=None, variants=3, **kw
         shopify_store=world.store,
         profile=profile or default_profile(),
     )
-    link_by_sku(selling_list=selling_list)
+    selling_list_link_by_sku(selling_list=selling_list)
     drain(world)  # whatever linking queued is sent and confirmed first
-    subscribe_webhooks(store=world.store)
+    webhooks_subscribe(store=world.store)
     world.account.refresh_from_db()
     return world
 
@@ -64,8 +64,8 @@ def drain(world, rounds=20):
         QtyPush.objects.filter(state__in=[PushState.PENDING, PushState.SENT]).update(
             next_attempt_at="2000-01-01T00:00:00Z"
         )
-        send_pending_pushes(account_id=world.account.pk)
-        confirm_pushes(account_id=world.account.pk)
+        pushes_send(account_id=world.account.pk)
+        pushes_confirm(account_id=world.account.pk)
         if not QtyPush.objects.filter(
             state__in=[PushState.PENDING, PushState.SENDING, PushState.SENT]
         ).exists():
@@ -206,9 +206,9 @@ def test_a_large_batch_goes_by_feed(sandbox_world, settings, monkeypatch):
         for sku, _ in world.stock:
             change_stock(world, 1, sku=sku)
 
-    summary = send_pending_pushes(account_id=world.account.pk)
+    summary = pushes_send(account_id=world.account.pk)
     assert summary.fed == 5 and len(summary.feeds) == 1
-    status = poll_feed(feed_pk=summary.feeds[0])
+    status = feed_poll(feed_pk=summary.feeds[0])
 
     assert status == "DONE"
     assert {amazon_quantity(world, sku) for sku, _ in world.stock} == {1}

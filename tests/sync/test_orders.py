@@ -20,11 +20,11 @@ from sandbox.shopify.services import level_for, set_available
 from selling_lists.models import Listing, SellingList
 from selling_lists.selectors import listings_with_stock
 from sync.clients.shopify import ShopifyClient
-from sync.inbound.catalogue import import_catalogue
-from sync.linking import link_by_sku
-from sync.orders.apply import apply_order_item, apply_pending_order_items, retry_order_items
-from sync.orders.intake import import_orders
-from sync.orders.matching import match_unmatched_items
+from sync.inbound.catalogue import catalogue_import
+from sync.linking import selling_list_link_by_sku
+from sync.orders.apply import order_entries_apply_pending, order_entries_retry, order_entry_apply
+from sync.orders.intake import orders_import
+from sync.orders.matching import order_items_match_unmatched
 from sync.orders.models import AmazonOrder, AmazonOrderItem, OrderStockEntry
 from sync.orders.selectors import reserved_by_variant
 from sync.outbox.results import compute_results
@@ -54,7 +54,7 @@ def connect(
         AmazonListing.objects.filter(seller__seller_id=world.account.seller_id, sku=sku).update(
             quantity=stock
         )
-    import_catalogue(store=world.store)
+    catalogue_import(store=world.store)
     for market in marketplaces:
         selling_list = SellingList.objects.create(
             name=f"List {market}",
@@ -63,7 +63,7 @@ def connect(
             shopify_store=world.store,
             profile=profile or default_profile(),
         )
-        link_by_sku(selling_list=selling_list)
+        selling_list_link_by_sku(selling_list=selling_list)
     world.account.refresh_from_db()
     return world
 
@@ -92,8 +92,8 @@ def amazon_quantities(world, sku=SKU) -> dict[str, int]:
 
 def sync_orders(world, **kwargs):
     account = AmazonAccount.objects.get(pk=world.account.pk)
-    summary = import_orders(account=account, **kwargs)
-    apply_pending_order_items(account=account)
+    summary = orders_import(account=account, **kwargs)
+    order_entries_apply_pending(account=account)
     return summary
 
 
@@ -189,11 +189,11 @@ def kill_after_shopify_write(monkeypatch):
 def test_worker_killed_after_the_shopify_write_still_decrements_once(sandbox_world, monkeypatch):
     world = connect(sandbox_world, stock=10)
     order = sell(world, quantity=2)
-    import_orders(account=world.account)
+    orders_import(account=world.account)
     kill_after_shopify_write(monkeypatch)
 
     with pytest.raises(WorkerKilled):
-        apply_pending_order_items(account=world.account)
+        order_entries_apply_pending(account=world.account)
     monkeypatch.undo()
 
     entry = entries(order).get()
@@ -202,7 +202,7 @@ def test_worker_killed_after_the_shopify_write_still_decrements_once(sandbox_wor
     assert reserved_by_variant([entry.variant_id]) == {entry.variant_id: 2}
 
     for _ in range(3):
-        apply_pending_order_items(account=world.account)
+        order_entries_apply_pending(account=world.account)
         sync_orders(world)
 
     entry.refresh_from_db()
@@ -218,15 +218,15 @@ def test_worker_killed_and_shopify_forgetting_the_key_still_decrements_once(
 ):
     world = connect(sandbox_world, stock=10)
     order = sell(world, quantity=2)
-    import_orders(account=world.account)
+    orders_import(account=world.account)
     kill_after_shopify_write(monkeypatch)
     with pytest.raises(WorkerKilled):
-        apply_pending_order_items(account=world.account)
+        order_entries_apply_pending(account=world.account)
     monkeypatch.undo()
     # Shopify's idempotency "fails": the key is no longer known, a resend would be new to it.
     AdjustmentGroup.objects.all().delete()
 
-    apply_pending_order_items(account=world.account)
+    order_entries_apply_pending(account=world.account)
 
     entry = entries(order).get()
     assert shopify_available(world) == 8
@@ -241,17 +241,17 @@ def test_an_attempt_in_doubt_with_foreign_stock_changes_is_flagged_not_written_t
 ):
     world = connect(sandbox_world, stock=10)
     order = sell(world, quantity=2)
-    import_orders(account=world.account)
+    orders_import(account=world.account)
     kill_after_shopify_write(monkeypatch)
     with pytest.raises(WorkerKilled):
-        apply_pending_order_items(account=world.account)
+        order_entries_apply_pending(account=world.account)
     monkeypatch.undo()
     AdjustmentGroup.objects.all().delete()
     # Meanwhile Shopify sells one unit itself: 8 → 7. Was our call applied? Only a human knows.
     level = level_for(shop=world.shop["shop"], sku=SKU)
     set_available(level=level, quantity=7)
 
-    apply_pending_order_items(account=world.account)
+    order_entries_apply_pending(account=world.account)
 
     entry = entries(order).get()
     assert shopify_available(world) == 7
@@ -261,7 +261,7 @@ def test_an_attempt_in_doubt_with_foreign_stock_changes_is_flagged_not_written_t
 
     # The merchant checks Shopify's history, finds it missing, and retries: one fresh write.
     set_available(level=level, quantity=10)
-    apply_pending_order_items(entry_ids=retry_order_items(entry_ids=[entry.pk]))
+    order_entries_apply_pending(entry_ids=order_entries_retry(entry_ids=[entry.pk]))
     entry.refresh_from_db()
     assert entry.state == State.APPLIED and shopify_available(world) == 8
 
@@ -282,18 +282,18 @@ def test_stale_change_from_quantity_is_re_read_and_retried(sandbox_world):
 def test_two_workers_applying_the_same_entry_write_once(sandbox_world):
     world = connect(sandbox_world, stock=10)
     order = sell(world, quantity=1)
-    import_orders(account=world.account)
+    orders_import(account=world.account)
     entry = entries(order).get()
     # A second worker holds the lease: this one leaves the entry alone.
     OrderStockEntry.objects.filter(pk=entry.pk).update(
         lease_until=timezone.now() + timedelta(minutes=1)
     )
-    assert apply_order_item(entry_id=entry.pk).state == State.PENDING
+    assert order_entry_apply(entry_id=entry.pk).state == State.PENDING
     assert shopify_available(world) == 10
 
     OrderStockEntry.objects.filter(pk=entry.pk).update(lease_until=None)
-    assert apply_order_item(entry_id=entry.pk).state == State.APPLIED
-    assert apply_order_item(entry_id=entry.pk).state == State.APPLIED
+    assert order_entry_apply(entry_id=entry.pk).state == State.APPLIED
+    assert order_entry_apply(entry_id=entry.pk).state == State.APPLIED
     assert shopify_available(world) == 9
 
 
@@ -321,7 +321,7 @@ def test_a_cancellation_restores_exactly_once(sandbox_world):
 def test_an_order_cancelled_before_its_decrement_never_touches_shopify(sandbox_world):
     world = connect(sandbox_world, stock=10)
     order = sell(world, quantity=2)
-    import_orders(account=world.account)  # recorded, not yet written to Shopify
+    orders_import(account=world.account)  # recorded, not yet written to Shopify
     cancel_order(order=order)
 
     sync_orders(world)
@@ -346,11 +346,11 @@ def test_an_unmatched_item_is_kept_and_applied_when_its_sku_is_linked(sandbox_wo
     assert item.listing is None and not entries(order).exists()
     assert shopify_available(world) == 10
 
-    link_by_sku(selling_list=SellingList.objects.get(amazon_account=world.account))
+    selling_list_link_by_sku(selling_list=SellingList.objects.get(amazon_account=world.account))
     listing = Listing.objects.get(sku=SKU)
-    summary = match_unmatched_items(listing_ids=[listing.pk])
-    apply_pending_order_items(entry_ids=summary.entry_ids)
-    match_unmatched_items(listing_ids=[listing.pk])  # twice changes nothing
+    summary = order_items_match_unmatched(listing_ids=[listing.pk])
+    order_entries_apply_pending(entry_ids=summary.entry_ids)
+    order_items_match_unmatched(listing_ids=[listing.pk])  # twice changes nothing
 
     item.refresh_from_db()
     assert summary.matched == 1 and item.listing == listing
@@ -402,10 +402,10 @@ def test_a_shopify_stock_event_between_sale_and_decrement_does_not_resell_the_un
     # once, and a Shopify stock event before the decrement must not bring the units back.
     world = connect(sandbox_world, stock=10, marketplaces=(US, CA))
     sell(world, quantity=4, marketplace=US)
-    import_orders(account=world.account)  # imported; the Shopify decrement has not run yet
+    orders_import(account=world.account)  # imported; the Shopify decrement has not run yet
     level = level_for(shop=world.shop["shop"], sku=SKU)
     set_available(level=level, quantity=12)  # a restock lands in Shopify in between
-    import_catalogue(store=world.store)  # the mirror and every listing follow the stock event
+    catalogue_import(store=world.store)  # the mirror and every listing follow the stock event
 
     listings = list(listings_with_stock(Listing.objects.filter(sku=SKU)))
     variant_id = listings[0].variant_id
@@ -416,7 +416,7 @@ def test_a_shopify_stock_event_between_sale_and_decrement_does_not_resell_the_un
         assert "Minus 4 sold on Amazon, not yet taken off in Shopify = 8" in result.trace
         assert Listing.objects.get(pk=listing.pk).computed_quantity == 8
 
-    apply_pending_order_items(account=world.account)
+    order_entries_apply_pending(account=world.account)
     assert shopify_available(world) == 8
     listings = list(listings_with_stock(Listing.objects.filter(sku=SKU)))
     results = compute_results(listings, reserved=reserved_by_variant([variant_id]))
@@ -431,7 +431,7 @@ def test_a_shopify_stock_event_between_sale_and_decrement_does_not_resell_the_un
 def test_a_fixed_quantity_listing_follows_its_profile_after_a_sale(
     sandbox_world, after_sale, amazon_after
 ):
-    from sync.outbox.recompute import recompute_listings
+    from sync.outbox.recompute import listings_recompute
 
     profile = GlobalProfile.objects.create(
         name=f"Custom quantity 5, {after_sale}",
@@ -441,7 +441,7 @@ def test_a_fixed_quantity_listing_follows_its_profile_after_a_sale(
     )
     world = connect(sandbox_world, stock=10, profile=profile)
     listing = Listing.objects.get(sku=SKU)
-    recompute_listings(listing_ids=[listing.pk], reason="manual")  # Update Qty: Amazon shows 5
+    listings_recompute(listing_ids=[listing.pk], reason="manual")  # Update Qty: Amazon shows 5
     assert amazon_quantities(world) == {US: 5}
 
     sell(world, quantity=1)  # Amazon takes the unit off: 4
@@ -458,20 +458,20 @@ def test_a_fixed_quantity_listing_follows_its_profile_after_a_sale(
 def test_a_sale_in_one_marketplace_reaches_shopify_and_every_listing_of_the_variant(
     sandbox_world, settings
 ):
-    from sync.inbound.webhooks import subscribe_webhooks
+    from sync.inbound.webhooks import webhooks_subscribe
     from sync.models import QtyPush, WebhookEvent
 
     world = connect(sandbox_world, stock=10, marketplaces=(US, CA))
     settings.STOCKLINK_BASE_URL = world.base_url
-    subscribe_webhooks(store=world.store)
+    webhooks_subscribe(store=world.store)
     assert amazon_quantities(world) == {US: 10, CA: 10}
 
     sell(world, quantity=3, marketplace=US)
-    import_orders(account=world.account)
+    orders_import(account=world.account)
     # Reserved at once: Canada stops offering the 3 units before Shopify is even told.
     assert amazon_quantities(world) == {US: 7, CA: 7}
 
-    apply_pending_order_items(account=world.account)
+    order_entries_apply_pending(account=world.account)
 
     assert shopify_available(world) == 7
     # Shopify's inventory_levels/update for our own write came back and was processed...
@@ -489,21 +489,21 @@ def test_a_sale_in_one_marketplace_reaches_shopify_and_every_listing_of_the_vari
 def test_a_shopify_stock_event_before_the_decrement_never_pushes_the_old_quantity(
     sandbox_world, settings
 ):
-    from sync.inbound.webhooks import subscribe_webhooks
+    from sync.inbound.webhooks import webhooks_subscribe
     from sync.models import QtyPush
 
     world = connect(sandbox_world, stock=10, marketplaces=(US, CA))
     settings.STOCKLINK_BASE_URL = world.base_url
-    subscribe_webhooks(store=world.store)
+    webhooks_subscribe(store=world.store)
     sell(world, quantity=4, marketplace=US)
-    import_orders(account=world.account)
+    orders_import(account=world.account)
     first_push = QtyPush.objects.order_by("pk").last().pk
 
     # Interleaved: a Shopify stock event (its webhook recomputes) lands before our decrement.
     level = level_for(shop=world.shop["shop"], sku=SKU)
     set_available(level=level, quantity=11)
     assert amazon_quantities(world) == {US: 7, CA: 7}  # 11 − 4 reserved, never 11
-    apply_pending_order_items(account=world.account)
+    order_entries_apply_pending(account=world.account)
 
     assert shopify_available(world) == 7
     assert amazon_quantities(world) == {US: 7, CA: 7}

@@ -127,8 +127,8 @@ NOW = datetime(2026, 3, 1, 13, tzinfo=UTC)
 
 
 def run(world, now=NOW, **kw):
-    summary = intake.import_orders(account=world.account, now=now, **kw)
-    apply.apply_pending_order_items(account=world.account)
+    summary = intake.orders_import(account=world.account, now=now, **kw)
+    apply.order_entries_apply_pending(account=world.account)
     world.account.refresh_from_db()
     return summary
 
@@ -187,7 +187,7 @@ def test_an_empty_budget_raises_rate_limited_and_keeps_the_window(world, setting
     RateLimitBucket.objects.create(key=key, tokens=0.0, refilled_at=timezone.now().timestamp())
 
     with pytest.raises(RateLimited) as raised:
-        intake.import_orders(account=world.account, now=NOW)
+        intake.orders_import(account=world.account, now=NOW)
 
     assert raised.value.retry_after > 150  # about one request per 180 s
     assert world.amazon.windows == []  # nothing was asked of Amazon
@@ -197,7 +197,7 @@ def test_an_empty_budget_raises_rate_limited_and_keeps_the_window(world, setting
 
 def test_import_refuses_naive_datetimes(world):
     with pytest.raises(ValueError):
-        intake.import_orders(account=world.account, now=datetime(2026, 3, 1))
+        intake.orders_import(account=world.account, now=datetime(2026, 3, 1))
 
 
 # --- the ledger --------------------------------------------------------------------------------
@@ -262,10 +262,10 @@ def test_reserved_counts_pending_and_failed_sales_only(world):
         remote("111-0000001-0000002", quantity=3),
         remote("111-0000001-0000003", quantity=5),
     ]
-    intake.import_orders(account=world.account, now=NOW)
+    intake.orders_import(account=world.account, now=NOW)
     first, second, third = OrderStockEntry.objects.order_by("order_item__order__order_id")
     OrderStockEntry.objects.filter(pk=second.pk).update(state=State.FAILED, error="x")
-    apply.apply_pending_order_items(entry_ids=[first.pk])
+    apply.order_entries_apply_pending(entry_ids=[first.pk])
 
     assert selectors.reserved_by_variant([world.variant.pk]) == {world.variant.pk: 8}
     assert selectors.reserved_by_variant([]) == {}
@@ -273,7 +273,7 @@ def test_reserved_counts_pending_and_failed_sales_only(world):
 
 def test_import_recomputes_the_variants_whose_reserved_units_changed(world):
     world.amazon.orders = [remote()]
-    intake.import_orders(account=world.account, now=NOW)
+    intake.orders_import(account=world.account, now=NOW)
 
     # 10 in Shopify, 1 sold on Amazon and not yet taken off: the Result counts it as gone.
     assert Listing.objects.get(pk=world.listing.pk).computed_quantity == 9
@@ -297,8 +297,8 @@ def test_unmatched_items_are_matched_by_the_orders_action(world):
     assert item.listing is None
 
     Listing.objects.filter(pk=world.listing.pk).update(sku="SKU-LATER")
-    matched = matching.match_unmatched_items(order_ids=[item.order_id])
-    apply.apply_pending_order_items(entry_ids=matched.entry_ids)
+    matched = matching.order_items_match_unmatched(order_ids=[item.order_id])
+    apply.order_entries_apply_pending(entry_ids=matched.entry_ids)
 
     assert matched.matched == 1
     assert world.shopify.levels[(world.variant.inventory_item_id, world.location.shopify_id)] == 9
@@ -387,7 +387,7 @@ def test_orders_changelist_shows_applied_and_failed_with_filters(world, admin_cl
 
 def test_retry_action_applies_a_failed_entry(world, admin_client):
     world.amazon.orders = [remote()]
-    intake.import_orders(account=world.account, now=NOW)
+    intake.orders_import(account=world.account, now=NOW)
     entry = OrderStockEntry.objects.get()
     OrderStockEntry.objects.filter(pk=entry.pk).update(state=State.FAILED, error="boom")
 

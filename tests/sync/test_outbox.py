@@ -5,7 +5,7 @@ from django.db import IntegrityError, transaction
 
 from selling_lists.models import FulfillmentChannel, ListingStatus
 from sync.models import PushReason, PushState, QtyPush
-from sync.outbox.recompute import recompute_listings
+from sync.outbox.recompute import listings_recompute
 from tests.factories import (
     GlobalProfileFactory,
     InventoryLevelFactory,
@@ -30,7 +30,7 @@ def pending(listing):
 def test_stock_change_queues_one_pending_push_and_marks_listing_pending():
     listing = stocked_listing(10)
 
-    summary = recompute_listings(listing_ids=[listing.pk], reason="stock_change")
+    summary = listings_recompute(listing_ids=[listing.pk], reason="stock_change")
 
     listing.refresh_from_db()
     [push] = pending(listing)
@@ -44,10 +44,10 @@ def test_stock_change_queues_one_pending_push_and_marks_listing_pending():
 
 def test_two_changes_coalesce_into_one_pending_push_with_the_latest_target():
     listing = stocked_listing(10)
-    recompute_listings(listing_ids=[listing.pk], reason="stock_change")
+    listings_recompute(listing_ids=[listing.pk], reason="stock_change")
     set_stock(listing, 7)
 
-    recompute_listings(variant_ids=[listing.variant_id], reason="stock_change")
+    listings_recompute(variant_ids=[listing.variant_id], reason="stock_change")
 
     [push] = pending(listing)
     assert push.quantity == 7
@@ -68,7 +68,7 @@ def test_database_refuses_a_second_pending_push_for_a_listing():
 def test_nothing_is_queued_when_the_target_equals_what_amazon_was_last_told():
     listing = stocked_listing(10, last_sent_quantity=10, status=ListingStatus.LINKED)
 
-    summary = recompute_listings(listing_ids=[listing.pk], reason="stock_change")
+    summary = listings_recompute(listing_ids=[listing.pk], reason="stock_change")
 
     listing.refresh_from_db()
     assert pending(listing) == []
@@ -79,10 +79,10 @@ def test_nothing_is_queued_when_the_target_equals_what_amazon_was_last_told():
 def test_a_pending_push_is_dropped_when_stock_returns_to_what_amazon_has():
     listing = stocked_listing(10, last_sent_quantity=10, status=ListingStatus.LINKED)
     set_stock(listing, 4)
-    recompute_listings(listing_ids=[listing.pk], reason="stock_change")
+    listings_recompute(listing_ids=[listing.pk], reason="stock_change")
     set_stock(listing, 10)
 
-    recompute_listings(listing_ids=[listing.pk], reason="stock_change")
+    listings_recompute(listing_ids=[listing.pk], reason="stock_change")
 
     listing.refresh_from_db()
     assert pending(listing) == []
@@ -101,7 +101,7 @@ def test_an_in_flight_push_counts_as_told_so_returning_stock_is_queued_again():
         state=PushState.SENDING,
     )
 
-    recompute_listings(listing_ids=[listing.pk], reason="stock_change")
+    listings_recompute(listing_ids=[listing.pk], reason="stock_change")
 
     [push] = pending(listing)
     assert push.quantity == 10 and push.previous_quantity == 4
@@ -110,14 +110,14 @@ def test_an_in_flight_push_counts_as_told_so_returning_stock_is_queued_again():
 def test_auto_update_off_queues_nothing_on_stock_change_but_update_qty_does():
     listing = stocked_listing(10, selling_list__amazon_account__auto_update_qty=False)
 
-    recompute_listings(listing_ids=[listing.pk], reason="stock_change")
+    listings_recompute(listing_ids=[listing.pk], reason="stock_change")
     listing.refresh_from_db()
     assert pending(listing) == []
     assert "Automatic updates are off" in listing.status_message
     assert listing.computed_quantity == 10
 
     user = UserFactory()
-    recompute_listings(listing_ids=[listing.pk], reason="manual", acting_user=user, force=True)
+    listings_recompute(listing_ids=[listing.pk], reason="manual", acting_user=user, force=True)
     [push] = pending(listing)
     assert push.quantity == 10 and push.created_by == user and push.reason == "manual"
 
@@ -125,7 +125,7 @@ def test_auto_update_off_queues_nothing_on_stock_change_but_update_qty_does():
 def test_inventory_sync_off_queues_nothing_at_all_not_even_update_qty():
     listing = stocked_listing(10, selling_list__amazon_account__inventory_sync_enabled=False)
 
-    summary = recompute_listings(listing_ids=[listing.pk], reason="manual", force=True)
+    summary = listings_recompute(listing_ids=[listing.pk], reason="manual", force=True)
 
     listing.refresh_from_db()
     assert QtyPush.objects.count() == 0
@@ -135,11 +135,11 @@ def test_inventory_sync_off_queues_nothing_at_all_not_even_update_qty():
 
 def test_switching_sync_off_drops_the_pending_push():
     listing = stocked_listing(10)
-    recompute_listings(listing_ids=[listing.pk], reason="stock_change")
+    listings_recompute(listing_ids=[listing.pk], reason="stock_change")
     listing.amazon_account.inventory_sync_enabled = False
     listing.amazon_account.save()
 
-    recompute_listings(listing_ids=[listing.pk], reason="stock_change")
+    listings_recompute(listing_ids=[listing.pk], reason="stock_change")
 
     assert pending(listing) == []
     assert QtyPush.objects.get(listing=listing).state == PushState.SUPERSEDED
@@ -155,7 +155,7 @@ def test_paused_selling_list_or_listing_is_sync_off(paused):
         listing.paused = True
         listing.save()
 
-    recompute_listings(listing_ids=[listing.pk], reason="manual", force=True)
+    listings_recompute(listing_ids=[listing.pk], reason="manual", force=True)
 
     listing.refresh_from_db()
     assert QtyPush.objects.count() == 0
@@ -166,7 +166,7 @@ def test_paused_selling_list_or_listing_is_sync_off(paused):
 def test_fba_listings_are_never_pushed():
     listing = stocked_listing(10, fulfillment_channel=FulfillmentChannel.FBA)
 
-    summary = recompute_listings(listing_ids=[listing.pk], reason="manual", force=True)
+    summary = listings_recompute(listing_ids=[listing.pk], reason="manual", force=True)
 
     listing.refresh_from_db()
     assert QtyPush.objects.count() == 0
@@ -179,10 +179,10 @@ def test_static_modes_are_not_queued_on_stock_change_only_by_update_qty(mode, qu
     profile = GlobalProfileFactory(mode=mode, quantity=quantity)
     listing = stocked_listing(10, selling_list__profile=profile)
 
-    recompute_listings(listing_ids=[listing.pk], reason="stock_change")
+    listings_recompute(listing_ids=[listing.pk], reason="stock_change")
     assert pending(listing) == []
 
-    recompute_listings(listing_ids=[listing.pk], reason="manual", force=True)
+    listings_recompute(listing_ids=[listing.pk], reason="manual", force=True)
     [push] = pending(listing)
     assert push.quantity == (1 if mode == "single" else 5)
 
@@ -190,9 +190,9 @@ def test_static_modes_are_not_queued_on_stock_change_only_by_update_qty(mode, qu
 def test_static_mode_keeps_a_manual_push_when_stock_changes_before_it_is_sent():
     profile = GlobalProfileFactory(mode="fixed", quantity=5)
     listing = stocked_listing(10, selling_list__profile=profile)
-    recompute_listings(listing_ids=[listing.pk], reason="manual", force=True)
+    listings_recompute(listing_ids=[listing.pk], reason="manual", force=True)
 
-    recompute_listings(listing_ids=[listing.pk], reason="stock_change")
+    listings_recompute(listing_ids=[listing.pk], reason="stock_change")
 
     [push] = pending(listing)
     assert push.reason == "manual" and push.quantity == 5
@@ -201,7 +201,7 @@ def test_static_mode_keeps_a_manual_push_when_stock_changes_before_it_is_sent():
 def test_missing_stock_with_policy_keep_queues_nothing_and_flags_the_listing():
     listing = stocked_listing(10, variant__tracked=False)
 
-    summary = recompute_listings(listing_ids=[listing.pk], reason="manual", force=True)
+    summary = listings_recompute(listing_ids=[listing.pk], reason="manual", force=True)
 
     listing.refresh_from_db()
     assert QtyPush.objects.count() == 0
@@ -214,7 +214,7 @@ def test_missing_stock_with_policy_zero_sends_zero():
     profile = GlobalProfileFactory(missing_stock="zero")
     listing = stocked_listing(10, variant__tracked=False, selling_list__profile=profile)
 
-    recompute_listings(listing_ids=[listing.pk], reason="stock_change")
+    listings_recompute(listing_ids=[listing.pk], reason="stock_change")
 
     [push] = pending(listing)
     assert push.quantity == 0
@@ -229,10 +229,10 @@ def test_a_failed_target_is_not_resent_on_every_stock_event():
         last_sent_quantity=3,
     )
 
-    recompute_listings(listing_ids=[listing.pk], reason="stock_change")
+    listings_recompute(listing_ids=[listing.pk], reason="stock_change")
     assert pending(listing) == []
 
-    recompute_listings(listing_ids=[listing.pk], reason="manual", force=True)
+    listings_recompute(listing_ids=[listing.pk], reason="manual", force=True)
     assert len(pending(listing)) == 1
 
 
@@ -241,7 +241,7 @@ def test_one_variant_feeding_several_accounts_queues_a_push_in_each():
     second = ListingFactory(variant=first.variant, sku=first.sku)
     assert second.amazon_account_id != first.amazon_account_id
 
-    summary = recompute_listings(variant_ids=[first.variant_id], reason="stock_change")
+    summary = listings_recompute(variant_ids=[first.variant_id], reason="stock_change")
 
     assert summary.queued == 2
     assert summary.queued_account_ids == {first.amazon_account_id, second.amazon_account_id}
@@ -254,8 +254,8 @@ def test_recompute_queries_grow_with_batches_not_rows(django_assert_max_num_quer
     ids = [lst.pk for lst in listings]
     InventoryLevelFactory(variant=listings[0].variant, available=3)
     with django_assert_max_num_queries(30) as small:
-        recompute_listings(listing_ids=ids[:3], reason="stock_change")
+        listings_recompute(listing_ids=ids[:3], reason="stock_change")
     with django_assert_max_num_queries(30) as large:
-        recompute_listings(listing_ids=ids, reason="stock_change")
+        listings_recompute(listing_ids=ids, reason="stock_change")
     assert len(large.captured_queries) <= len(small.captured_queries) + 2
     assert settings.SYNC_RECOMPUTE_BATCH_SIZE >= 1000

@@ -9,11 +9,11 @@ from selling_lists.models import ListingStatus
 from sync.clients.errors import NotFound, TransientError
 from sync.clients.factory import substitute
 from sync.models import AmazonFeed, PushState, PushTransport, QtyPush
-from sync.outbound.claims import claim_pushes, push_release, release_stale_claims
-from sync.outbound.confirm import confirm_pushes
-from sync.outbound.feeds import poll_feed
-from sync.outbound.send import send_pending_pushes
-from sync.outbox.recompute import recompute_listings
+from sync.outbound.claims import push_release, pushes_claim, pushes_release_stale
+from sync.outbound.confirm import pushes_confirm
+from sync.outbound.feeds import feed_poll
+from sync.outbound.send import pushes_send
+from sync.outbox.recompute import listings_recompute
 from tests.factories import AmazonAccountFactory, stocked_listing
 
 from .fakes import FakeAmazon, free_limiter
@@ -26,23 +26,23 @@ def queued_listings(n=1, stock=10, **kwargs):
     listings = [
         stocked_listing(stock + i, selling_list__amazon_account=account, **kwargs) for i in range(n)
     ]
-    recompute_listings(listing_ids=[lst.pk for lst in listings], reason="stock_change")
+    listings_recompute(listing_ids=[lst.pk for lst in listings], reason="stock_change")
     return account, listings
 
 
 def send(account, amazon, **kwargs):
     with substitute(amazon=amazon):
-        return send_pending_pushes(account_id=account.pk, limiter=free_limiter(account), **kwargs)
+        return pushes_send(account_id=account.pk, limiter=free_limiter(account), **kwargs)
 
 
 def confirm(account, amazon):
     with substitute(amazon=amazon):
-        return confirm_pushes(account_id=account.pk, limiter=free_limiter(account))
+        return pushes_confirm(account_id=account.pk, limiter=free_limiter(account))
 
 
 def poll(feed_pk, amazon, account):
     with substitute(amazon=amazon):
-        return poll_feed(feed_pk=feed_pk, limiter=free_limiter(account))
+        return feed_poll(feed_pk=feed_pk, limiter=free_limiter(account))
 
 
 def due_now():
@@ -52,9 +52,9 @@ def due_now():
 def test_two_claimers_never_get_the_same_push():
     account, listings = queued_listings(5)
 
-    first = claim_pushes(account_id=account.pk, limit=3)
-    second = claim_pushes(account_id=account.pk, limit=3)
-    third = claim_pushes(account_id=account.pk, limit=3)
+    first = pushes_claim(account_id=account.pk, limit=3)
+    second = pushes_claim(account_id=account.pk, limit=3)
+    third = pushes_claim(account_id=account.pk, limit=3)
 
     assert len(first) == 3 and len(second) == 2 and third == []
     assert not {p.pk for p in first} & {p.pk for p in second}
@@ -67,16 +67,16 @@ def test_a_claim_only_wins_rows_that_are_still_pending():
     push = QtyPush.objects.get()
     QtyPush.objects.filter(pk=push.pk).update(state=PushState.SENDING)
 
-    assert claim_pushes(account_id=account.pk, limit=10) == []
+    assert pushes_claim(account_id=account.pk, limit=10) == []
 
 
 def test_a_listing_with_a_push_on_the_wire_is_not_claimed_again():
     account, [listing] = queued_listings(1)
-    [first] = claim_pushes(account_id=account.pk, limit=10)
+    [first] = pushes_claim(account_id=account.pk, limit=10)
     listing.variant.levels.update(available=3)
-    recompute_listings(listing_ids=[listing.pk], reason="stock_change")
+    listings_recompute(listing_ids=[listing.pk], reason="stock_change")
 
-    assert claim_pushes(account_id=account.pk, limit=10) == []
+    assert pushes_claim(account_id=account.pk, limit=10) == []
 
 
 def test_accepted_then_read_back_makes_the_listing_linked():
@@ -164,9 +164,9 @@ def test_429_puts_the_push_and_the_rest_back_to_pending_with_a_back_off():
 
 def test_a_newer_target_queued_while_sending_survives_a_429():
     account, [listing] = queued_listings(1)
-    [claimed] = claim_pushes(account_id=account.pk, limit=1)
+    [claimed] = pushes_claim(account_id=account.pk, limit=1)
     listing.variant.levels.update(available=2)
-    recompute_listings(listing_ids=[listing.pk], reason="stock_change")  # new pending: 2
+    listings_recompute(listing_ids=[listing.pk], reason="stock_change")  # new pending: 2
 
     push_release(claimed, delay=timedelta(seconds=5), message="throttled", count_attempt=False)
 
@@ -182,7 +182,7 @@ def test_nothing_is_sent_when_nothing_changed():
     confirm(account, amazon)
     amazon.calls.clear()
 
-    recompute_listings(listing_ids=[listing.pk], reason="stock_change")
+    listings_recompute(listing_ids=[listing.pk], reason="stock_change")
     send(account, amazon)
 
     assert amazon.calls == []
@@ -253,10 +253,10 @@ def test_a_fatal_feed_puts_its_pushes_back_to_pending():
 
 def test_pushes_of_a_dead_worker_go_back_to_pending():
     account, _ = queued_listings(2)
-    claim_pushes(account_id=account.pk, limit=10)
+    pushes_claim(account_id=account.pk, limit=10)
     QtyPush.objects.update(claimed_at=timezone.now() - timedelta(hours=1))
 
-    assert release_stale_claims() == 2
+    assert pushes_release_stale() == 2
     assert QtyPush.objects.filter(state=PushState.PENDING).count() == 2
 
 

@@ -7,7 +7,7 @@ from sandbox.amazon.models import Listing as AmazonListing
 from sandbox.shopify.models import WebhookKnobs
 from selling_lists.models import Listing, ListingStatus
 from sync.models import QtyPush
-from sync.reconcile import reconcile_all
+from sync.reconcile import reconcile_run
 from tests.sandbox_world import US
 from tests.sync.test_end_to_end import amazon_quantity, change_stock, connect, drain
 
@@ -28,7 +28,7 @@ def test_reconcile_repairs_a_missed_webhook_and_an_edit_on_amazon(
     ).update(quantity=3)
     assert not QtyPush.objects.filter(state="pending").exists()
 
-    summary = reconcile_all()
+    summary = reconcile_run()
     assert summary.drifted == 1 and not summary.errors
     drifting = (
         admin_client.get(reverse("admin:selling_lists_listing_changelist"), {"sync": "drift"})
@@ -49,7 +49,7 @@ def test_reconcile_repairs_a_missed_webhook_and_an_edit_on_amazon(
 def test_reconcile_with_nothing_changed_sends_nothing(sandbox_world, settings):
     world = connect(sandbox_world, settings, stock=4)
     pushes_before = QtyPush.objects.count()
-    summary = reconcile_all()
+    summary = reconcile_run()
     drain(world)
     assert summary.drifted == 0
     assert QtyPush.objects.count() == pushes_before

@@ -14,20 +14,20 @@ from accounts.models import InventoryLevel
 from sync.clients.factory import substitute
 from sync.clients.shopify_data import ItemStock
 from sync.clients.shopify_data import Location as RemoteLocation
-from sync.inbound.events import process_webhook_event
-from sync.inbound.webhooks import subscribe_webhooks
+from sync.inbound.events import webhook_event_process
+from sync.inbound.webhooks import webhooks_subscribe
 from sync.models import PushState, QtyPush, WebhookEvent, WebhookRejection
 from tests.factories import InventoryLevelFactory, ShopifyStoreFactory, stocked_listing
 
 
 def process(*, event_pk, shopify):
     with substitute(shopify=lambda store: shopify):
-        return process_webhook_event(event_pk=event_pk)
+        return webhook_event_process(event_pk=event_pk)
 
 
 def subscribe(store, shopify):
     with substitute(shopify=lambda store: shopify):
-        return subscribe_webhooks(store=store)
+        return webhooks_subscribe(store=store)
 
 
 pytestmark = pytest.mark.django_db

@@ -15,9 +15,9 @@ from sandbox.amazon.models import Listing as AmazonListing
 from sandbox.amazon.models import RateBucket, throttled_count
 from sandbox.shopify.services import level_for, set_available
 from selling_lists.models import FulfillmentChannel, Listing, ListingStatus, SellingList
-from sync.inbound.catalogue import import_catalogue
-from sync.inbound.webhooks import subscribe_webhooks
-from sync.linking import link_by_sku
+from sync.inbound.catalogue import catalogue_import
+from sync.inbound.webhooks import webhooks_subscribe
+from sync.linking import selling_list_link_by_sku
 from sync.models import PushState, PushTransport, QtyPush
 from tests.sandbox_world import US
 from tests.workers.conftest import wait_until
@@ -30,7 +30,7 @@ UNSETTLED = [PushState.PENDING, PushState.SENDING, PushState.SENT]
 def connect(sandbox_world, settings, variants):
     world = sandbox_world(variants=variants, locations=1)
     settings.STOCKLINK_BASE_URL = world.base_url
-    import_catalogue(store=world.store)
+    catalogue_import(store=world.store)
     selling_list = SellingList.objects.create(
         name="US",
         amazon_account=world.account,
@@ -38,8 +38,8 @@ def connect(sandbox_world, settings, variants):
         shopify_store=world.store,
         profile=default_profile(),
     )
-    link_by_sku(selling_list=selling_list)
-    subscribe_webhooks(store=world.store)
+    selling_list_link_by_sku(selling_list=selling_list)
+    webhooks_subscribe(store=world.store)
     return world
 
 

@@ -11,9 +11,9 @@ from django.core.management.base import BaseCommand, CommandError
 from accounts.models import ShopifyStore
 from profiles.models import GlobalProfile, default_profile
 from selling_lists.models import SellingList
-from sync.inbound.catalogue import import_catalogue
-from sync.inbound.webhooks import subscribe_webhooks
-from sync.linking import link_by_sku
+from sync.inbound.catalogue import catalogue_import
+from sync.inbound.webhooks import webhooks_subscribe
+from sync.linking import selling_list_link_by_sku
 
 SHOP = "demo-shop.myshopify.com"
 MARKETPLACES = ("ATVPDKIKX0DER", "A2EUQ1WTGCTBG2")  # United States, Canada
@@ -78,9 +78,9 @@ class Command(BaseCommand):
             for p in PROFILES
         }
 
-        summary = import_catalogue(store=store)
+        summary = catalogue_import(store=store)
         self.stdout.write(f"Imported the Shopify catalogue: {summary}.")
-        subscribe_webhooks(store=store)
+        webhooks_subscribe(store=store)
         lists = [
             SellingList.objects.create(
                 name="United States — all products",
@@ -98,4 +98,6 @@ class Command(BaseCommand):
             ),
         ]
         for selling_list in lists:
-            self.stdout.write(f"{selling_list}: {link_by_sku(selling_list=selling_list)}.")
+            self.stdout.write(
+                f"{selling_list}: {selling_list_link_by_sku(selling_list=selling_list)}."
+            )

@@ -1,11 +1,11 @@
-"""`manage.py import_catalogue [--store NAME_OR_DOMAIN] [--bulk | --paged]`"""
+"""`manage.py catalogue_import [--store NAME_OR_DOMAIN] [--bulk | --paged]`"""
 
 from django.core.management.base import BaseCommand, CommandError
 from django.db.models import Q
 
 from accounts.models import ShopifyStore
 from sync.clients.errors import MarketplaceError
-from sync.inbound.catalogue import import_catalogue
+from sync.inbound.catalogue import catalogue_import
 
 
 class Command(BaseCommand):
@@ -26,7 +26,7 @@ class Command(BaseCommand):
         failed = False
         for shop in stores:
             try:
-                summary = import_catalogue(
+                summary = catalogue_import(
                     store=shop, bulk=True if bulk else False if paged else None
                 )
             except MarketplaceError as error:

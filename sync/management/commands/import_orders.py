@@ -1,4 +1,4 @@
-"""`manage.py import_orders [--account NAME|ID] [--marketplace ID] [--since ISO] [--no-apply]`."""
+"""`manage.py orders_import [--account NAME|ID] [--marketplace ID] [--since ISO] [--no-apply]`."""
 
 from datetime import datetime
 
@@ -8,8 +8,8 @@ from django.utils import timezone
 
 from accounts.models import AmazonAccount, Marketplace
 from sync.clients.errors import MarketplaceError
-from sync.orders.apply import apply_pending_order_items
-from sync.orders.intake import import_orders
+from sync.orders.apply import order_entries_apply_pending
+from sync.orders.intake import orders_import
 
 
 class Command(BaseCommand):
@@ -53,13 +53,15 @@ class Command(BaseCommand):
         failed = False
         for acc in accounts.order_by("name"):
             try:
-                summary = import_orders(account=acc, marketplace=market, since=start)
+                summary = orders_import(account=acc, marketplace=market, since=start)
             except MarketplaceError as exc:
                 failed = True
                 self.stderr.write(f"{acc}: Amazon refused the order search: {exc}")
                 continue
             self.stdout.write(f"{acc}: {summary}")
             if not no_apply:
-                self.stdout.write(f"{acc}: Shopify stock: {apply_pending_order_items(account=acc)}")
+                self.stdout.write(
+                    f"{acc}: Shopify stock: {order_entries_apply_pending(account=acc)}"
+                )
         if failed:
             raise CommandError("Some accounts could not be imported; see above.")

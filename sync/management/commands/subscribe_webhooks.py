@@ -1,10 +1,10 @@
-"""`manage.py subscribe_webhooks [--store NAME]`: subscribe stores to Stocklink's webhooks."""
+"""`manage.py webhooks_subscribe [--store NAME]`: subscribe stores to Stocklink's webhooks."""
 
 from django.core.management.base import BaseCommand, CommandError
 
 from accounts.models import ShopifyStore
 from sync.clients.errors import MarketplaceError
-from sync.inbound.webhooks import subscribe_webhooks, webhook_address
+from sync.inbound.webhooks import webhook_address, webhooks_subscribe
 
 
 class Command(BaseCommand):
@@ -21,7 +21,7 @@ class Command(BaseCommand):
                 raise CommandError(f"No Shopify store named {store!r}.")
         for shop in stores:
             try:
-                created = subscribe_webhooks(store=shop)
+                created = webhooks_subscribe(store=shop)
             except MarketplaceError as exc:
                 self.stderr.write(f"{shop}: {exc.message}")
                 continue
