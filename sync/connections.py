@@ -28,7 +28,9 @@ def amazon_connection_check(account: AmazonAccount) -> list[ConnectionCheck]:
     marketplaces = list(account.marketplaces.all()) or [None]
     for marketplace in marketplaces:
         try:
-            client = amazon_client(account, marketplace.pk if marketplace else None)
+            client = amazon_client(
+                account, marketplace.pk if marketplace else None, interactive=True
+            )
             try:
                 message = client.test_connection()
             finally:
@@ -44,7 +46,7 @@ def amazon_connection_check(account: AmazonAccount) -> list[ConnectionCheck]:
 
 def shopify_connection_check(store: ShopifyStore) -> list[ConnectionCheck]:
     """The shop answers with our credentials; its locations and webhooks are listed."""
-    client = shopify_client(store)
+    client = shopify_client(store, interactive=True)
     try:
         shop = client.test_connection()
         locations = client.locations()

@@ -42,8 +42,17 @@ def substitute(
         _substitutes.update(previous)
 
 
-def amazon_client(account: AmazonAccount, marketplace_id: str | None = None) -> AmazonApi:
-    """A client for one seller and marketplace (the account's first one when not given)."""
+# A bound for calls a person waits on ("Test connection" answers within the request).
+INTERACTIVE_TIMEOUT = 5.0
+
+
+def amazon_client(
+    account: AmazonAccount, marketplace_id: str | None = None, *, interactive: bool = False
+) -> AmazonApi:
+    """A client for one seller and marketplace (the account's first one when not given).
+
+    `interactive`: someone waits for the answer, so every call is bounded by a short timeout.
+    """
     if marketplace_id is None:
         first = account.marketplaces.order_by("pk").first()
         marketplace_id = first.pk if first else "ATVPDKIKX0DER"
@@ -59,12 +68,16 @@ def amazon_client(account: AmazonAccount, marketplace_id: str | None = None) -> 
             region=account.region,
             endpoint=account.endpoint,
             token_url=account.token_url,
-        )
+        ),
+        **({"timeout": INTERACTIVE_TIMEOUT} if interactive else {}),
     )
 
 
-def shopify_client(store: ShopifyStore) -> ShopifyApi:
-    """A client for one shop; a client-credentials token it obtains is kept on the store."""
+def shopify_client(store: ShopifyStore, *, interactive: bool = False) -> ShopifyApi:
+    """A client for one shop; a client-credentials token it obtains is kept on the store.
+
+    `interactive`: someone waits for the answer: short timeouts and few retries.
+    """
     if "shopify" in _substitutes:
         return _substitutes["shopify"](store)
     uses_grant = store.auth_method == ShopifyStore.AuthMethod.CLIENT_CREDENTIALS
@@ -92,4 +105,9 @@ def shopify_client(store: ShopifyStore) -> ShopifyApi:
         token=store.oauth_token if token_valid else None,
         token_expires_at=store.oauth_token_expires_at if token_valid else None,
         on_token=keep_token if uses_grant else None,
+        **(
+            {"timeout": (INTERACTIVE_TIMEOUT, INTERACTIVE_TIMEOUT), "max_retries": 2}
+            if interactive
+            else {}
+        ),
     )
