@@ -5,7 +5,7 @@ from django.utils.translation import ngettext
 
 from sync.order_admin import import_orders_now
 
-from .forms import AmazonAccountForm, ShopifyStoreForm
+from .forms import AmazonAccountForm, ShopifyStoreForm, describe_secret
 from .models import (
     AmazonAccount,
     InventoryLevel,
@@ -37,6 +37,38 @@ class ReadOnlyAdminMixin:
         return False
 
 
+def saved_secret(name: str, label: str):
+    """A read-only admin column that says whether a secret is saved, never what it is."""
+
+    @admin.display(description=label)
+    def display(modeladmin, obj):
+        return describe_secret(getattr(obj, name))
+
+    return display
+
+
+class SecretFieldsAdminMixin:
+    """Secrets are never rendered, in any mode.
+
+    Users who may change the object get the form's write-only password inputs. Django shows
+    view-only users every field as read-only text, which would print the secret itself, so
+    their pages show `<field>_saved` ("saved (ends …1234)") in the secret's place.
+    """
+
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = super().get_fieldsets(request, obj)
+        if obj is None or self.has_change_permission(request, obj):
+            return fieldsets
+        secrets = set(self.form.secret_fields)
+        return [
+            (
+                title,
+                {**opts, "fields": [f"{f}_saved" if f in secrets else f for f in opts["fields"]]},
+            )
+            for title, opts in fieldsets
+        ]
+
+
 @admin.register(Marketplace)
 class MarketplaceAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["country", "country_code", "id", "region"]
@@ -45,8 +77,10 @@ class MarketplaceAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(AmazonAccount)
-class AmazonAccountAdmin(admin.ModelAdmin):
+class AmazonAccountAdmin(SecretFieldsAdminMixin, admin.ModelAdmin):
     form = AmazonAccountForm
+    lwa_client_secret_saved = saved_secret("lwa_client_secret", "LWA client secret")
+    refresh_token_saved = saved_secret("refresh_token", "refresh token")
     list_display = [
         "name",
         "seller_id",
@@ -117,8 +151,11 @@ class LocationInline(admin.TabularInline):
 
 
 @admin.register(ShopifyStore)
-class ShopifyStoreAdmin(admin.ModelAdmin):
+class ShopifyStoreAdmin(SecretFieldsAdminMixin, admin.ModelAdmin):
     form = ShopifyStoreForm
+    access_token_saved = saved_secret("access_token", "Admin API access token")
+    client_secret_saved = saved_secret("client_secret", "client secret")
+    webhook_secret_saved = saved_secret("webhook_secret", "webhook secret")
     list_display = [
         "name",
         "shop_domain",
