@@ -16,6 +16,7 @@ from .models import (
     ShopifyStore,
     Variant,
 )
+from .services import shopify_store_forget_secrets_of_old_domain
 
 
 def report_checks(modeladmin, request, checks) -> None:
@@ -224,6 +225,22 @@ class ShopifyStoreAdmin(SecretFieldsAdminMixin, admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)
+        if change and "shop_domain" in form.changed_data:
+            typed = {name for name in form.secret_fields if form.data.get(name, "").strip()}
+            cleared = shopify_store_forget_secrets_of_old_domain(
+                store=obj,
+                previous_domain=form.initial["shop_domain"],
+                keep=typed,
+                acting_user=request.user,
+            )
+            if cleared:
+                self.message_user(
+                    request,
+                    "The shop domain changed, so the credentials saved for the old shop were "
+                    "cleared. Enter the new shop's access token (or client secret) and webhook "
+                    "secret.",
+                    messages.WARNING,
+                )
         if not change:
             from .tasks import connect_store_task
 
