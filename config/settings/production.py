@@ -2,12 +2,21 @@
 
 from django.core.exceptions import ImproperlyConfigured
 
+from . import keys
 from .base import *  # noqa: F403
-from .base import SANDBOX_ENABLED, env
+from .base import SANDBOX_ENABLED, SECRET_KEY, STOCKLINK_ENCRYPTION_KEYS, env
 
 if SANDBOX_ENABLED:
     # The sandbox hands out credentials and fakes vendors: never on a production deployment.
     raise ImproperlyConfigured("SANDBOX_ENABLED must be off with production settings.")
+
+# The repository's dev keys are public: refuse them (and weak keys) before serving anything.
+for _problem in (
+    keys.secret_key_problem(SECRET_KEY),
+    keys.encryption_keys_problem(STOCKLINK_ENCRYPTION_KEYS),
+):
+    if _problem:
+        raise ImproperlyConfigured(_problem)
 
 DEBUG = False
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
