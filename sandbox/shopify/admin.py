@@ -187,9 +187,10 @@ class WebhookDeliveryAdmin(admin.ModelAdmin):
         return False
 
     def has_change_permission(self, request, obj=None):
-        return False
+        # A delivery is never edited; change permission on the list lets its action run.
+        return obj is None and super().has_change_permission(request, obj)
 
-    @admin.action(description="Send the held-back deliveries now", permissions=["view"])
+    @admin.action(description="Send the held-back deliveries now", permissions=["change"])
     def release_held(self, request, queryset):
         held = queryset.filter(status=WebhookDelivery.Status.HELD)
         shops = set(held.values_list("shop_id", flat=True))
