@@ -48,6 +48,13 @@ def saved_secret(name: str, label: str):
     return display
 
 
+class OperateAdminMixin:
+    """Actions marked `permissions=["operate"]`: run by Operators, who may not edit credentials."""
+
+    def has_operate_permission(self, request) -> bool:
+        return request.user.has_perm(f"{self.opts.app_label}.operate_{self.opts.model_name}")
+
+
 class SecretFieldsAdminMixin:
     """Secrets are never rendered, in any mode.
 
@@ -78,7 +85,7 @@ class MarketplaceAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(AmazonAccount)
-class AmazonAccountAdmin(SecretFieldsAdminMixin, admin.ModelAdmin):
+class AmazonAccountAdmin(OperateAdminMixin, SecretFieldsAdminMixin, admin.ModelAdmin):
     form = AmazonAccountForm
     lwa_client_secret_saved = saved_secret("lwa_client_secret", "LWA client secret")
     refresh_token_saved = saved_secret("refresh_token", "refresh token")
@@ -131,7 +138,7 @@ class AmazonAccountAdmin(SecretFieldsAdminMixin, admin.ModelAdmin):
 
             transaction.on_commit(lambda: account_switches_changed_task.delay(obj.pk))
 
-    @admin.action(description="Test connection", permissions=["change"])
+    @admin.action(description="Test connection", permissions=["operate"])
     def test_connection(self, request, queryset):
         from sync.connections import check_amazon_connection
 
@@ -152,7 +159,7 @@ class LocationInline(admin.TabularInline):
 
 
 @admin.register(ShopifyStore)
-class ShopifyStoreAdmin(SecretFieldsAdminMixin, admin.ModelAdmin):
+class ShopifyStoreAdmin(OperateAdminMixin, SecretFieldsAdminMixin, admin.ModelAdmin):
     form = ShopifyStoreForm
     access_token_saved = saved_secret("access_token", "Admin API access token")
     client_secret_saved = saved_secret("client_secret", "client secret")
@@ -252,14 +259,14 @@ class ShopifyStoreAdmin(SecretFieldsAdminMixin, admin.ModelAdmin):
                 messages.INFO,
             )
 
-    @admin.action(description="Test connection", permissions=["change"])
+    @admin.action(description="Test connection", permissions=["operate"])
     def test_connection(self, request, queryset):
         from sync.connections import check_shopify_connection
 
         for store in queryset:
             report_checks(self, request, check_shopify_connection(store))
 
-    @admin.action(description="Import the Shopify catalogue now", permissions=["change"])
+    @admin.action(description="Import the Shopify catalogue now", permissions=["operate"])
     def import_catalogue(self, request, queryset):
         from .tasks import import_catalogue_task
 

@@ -87,6 +87,8 @@ class AmazonAccount(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["seller_id", "region"], name="unique_seller_per_region")
         ]
+        # Day-to-day actions, apart from changing the account and its credentials (roles).
+        permissions = [("operate_amazonaccount", "Can test the connection of Amazon accounts")]
 
     def __str__(self):
         return self.name
@@ -192,6 +194,12 @@ class ShopifyStore(models.Model):
     catalogue_imported_at = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        # Day-to-day actions, apart from changing the store and its credentials (roles).
+        permissions = [
+            ("operate_shopifystore", "Can test Shopify stores and import their catalogue")
+        ]
 
     def __str__(self):
         return self.name

@@ -136,7 +136,7 @@ class SandboxSettingsAdmin(admin.ModelAdmin):
     )
 
     def has_add_permission(self, request):
-        return not SandboxSettings.objects.exists()
+        return super().has_add_permission(request) and not SandboxSettings.objects.exists()
 
     def has_delete_permission(self, request, obj=None):
         return False

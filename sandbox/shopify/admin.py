@@ -137,7 +137,8 @@ class VariantAdmin(admin.ModelAdmin):
 
     @admin.display(description="inventory item")
     def inventory_item_gid(self, obj):
-        return gids.gid("InventoryItem", obj.pk)
+        # The add page has no variant yet, so no inventory item either.
+        return gids.gid("InventoryItem", obj.pk) if obj.pk else "—"
 
 
 @admin.register(InventoryLevel)
@@ -214,7 +215,7 @@ class WebhookKnobsAdmin(admin.ModelAdmin):
     )
 
     def has_add_permission(self, request):
-        return not WebhookKnobs.objects.exists()
+        return super().has_add_permission(request) and not WebhookKnobs.objects.exists()
 
     def has_delete_permission(self, request, obj=None):
         return False
