@@ -8,7 +8,7 @@ from sync.orders.admin import import_orders_now
 from sync.outbox.actions import account_switches_changed
 from sync.tasks import connect_store_task, import_catalogue_task
 
-from .forms import AmazonAccountForm, ShopifyStoreForm
+from .forms import AmazonAccountForm, ShopifyStoreForm, describe_secret
 from .models import (
     AmazonAccount,
     InventoryLevel,
@@ -19,6 +19,7 @@ from .models import (
     ShopifyStore,
     Variant,
 )
+from .services import shopify_store_forget_secrets_of_old_domain
 
 
 def report_checks(modeladmin, request, checks) -> None:
@@ -40,6 +41,45 @@ class ReadOnlyAdminMixin:
         return False
 
 
+def saved_secret(name: str, label: str):
+    """A read-only admin column that says whether a secret is saved, never what it is."""
+
+    @admin.display(description=label)
+    def display(modeladmin, obj):
+        return describe_secret(getattr(obj, name))
+
+    return display
+
+
+class OperateAdminMixin:
+    """Actions marked `permissions=["operate"]`: run by Operators, who may not edit credentials."""
+
+    def has_operate_permission(self, request) -> bool:
+        return request.user.has_perm(f"{self.opts.app_label}.operate_{self.opts.model_name}")
+
+
+class SecretFieldsAdminMixin:
+    """Secrets are never rendered, in any mode.
+
+    Users who may change the object get the form's write-only password inputs. Django shows
+    view-only users every field as read-only text, which would print the secret itself, so
+    their pages show `<field>_saved` ("saved (ends …1234)") in the secret's place.
+    """
+
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = super().get_fieldsets(request, obj)
+        if obj is None or self.has_change_permission(request, obj):
+            return fieldsets
+        secrets = set(self.form.secret_fields)
+        return [
+            (
+                title,
+                {**opts, "fields": [f"{f}_saved" if f in secrets else f for f in opts["fields"]]},
+            )
+            for title, opts in fieldsets
+        ]
+
+
 @admin.register(Marketplace)
 class MarketplaceAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["country", "country_code", "id", "region"]
@@ -48,8 +88,10 @@ class MarketplaceAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(AmazonAccount)
-class AmazonAccountAdmin(admin.ModelAdmin):
+class AmazonAccountAdmin(OperateAdminMixin, SecretFieldsAdminMixin, admin.ModelAdmin):
     form = AmazonAccountForm
+    lwa_client_secret_saved = saved_secret("lwa_client_secret", "LWA client secret")
+    refresh_token_saved = saved_secret("refresh_token", "refresh token")
     list_display = [
         "name",
         "seller_id",
@@ -96,7 +138,7 @@ class AmazonAccountAdmin(admin.ModelAdmin):
         if change:
             account_switches_changed(account=obj, changed_fields=form.changed_data)
 
-    @admin.action(description="Test connection", permissions=["change"])
+    @admin.action(description="Test connection", permissions=["operate"])
     def test_connection(self, request, queryset):
         for account in queryset:
             report_checks(self, request, amazon_connection_check(account))
@@ -115,8 +157,11 @@ class LocationInline(admin.TabularInline):
 
 
 @admin.register(ShopifyStore)
-class ShopifyStoreAdmin(admin.ModelAdmin):
+class ShopifyStoreAdmin(OperateAdminMixin, SecretFieldsAdminMixin, admin.ModelAdmin):
     form = ShopifyStoreForm
+    access_token_saved = saved_secret("access_token", "Admin API access token")
+    client_secret_saved = saved_secret("client_secret", "client secret")
+    webhook_secret_saved = saved_secret("webhook_secret", "webhook secret")
     list_display = [
         "name",
         "shop_domain",
@@ -185,6 +230,22 @@ class ShopifyStoreAdmin(admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)
+        if change and "shop_domain" in form.changed_data:
+            typed = {name for name in form.secret_fields if form.data.get(name, "").strip()}
+            cleared = shopify_store_forget_secrets_of_old_domain(
+                store=obj,
+                previous_domain=form.initial["shop_domain"],
+                keep=typed,
+                acting_user=request.user,
+            )
+            if cleared:
+                self.message_user(
+                    request,
+                    "The shop domain changed, so the credentials saved for the old shop were "
+                    "cleared. Enter the new shop's access token (or client secret) and webhook "
+                    "secret.",
+                    messages.WARNING,
+                )
         if not change:
             transaction.on_commit(lambda: connect_store_task.delay(obj.pk))
             self.message_user(
@@ -194,12 +255,12 @@ class ShopifyStoreAdmin(admin.ModelAdmin):
                 messages.INFO,
             )
 
-    @admin.action(description="Test connection", permissions=["change"])
+    @admin.action(description="Test connection", permissions=["operate"])
     def test_connection(self, request, queryset):
         for store in queryset:
             report_checks(self, request, shopify_connection_check(store))
 
-    @admin.action(description="Import the Shopify catalogue now", permissions=["change"])
+    @admin.action(description="Import the Shopify catalogue now", permissions=["operate"])
     def import_catalogue(self, request, queryset):
         stores = list(queryset)
         for store in stores:

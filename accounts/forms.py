@@ -4,7 +4,18 @@ from django import forms
 
 from .models import AmazonAccount, ShopifyStore
 
-KEEP_HELP = "Saved and encrypted; it is never shown. Type a new value to replace it."
+KEEP_HELP = "Type a new value to replace it; leave blank to keep it."
+# Below this length the last four characters would give away too much of the secret.
+_HINT_MIN_LENGTH = 16
+
+
+def describe_secret(value: str) -> str:
+    """What a page may say about a saved secret: whether it is set and, if long, its tail."""
+    if not value:
+        return "not set"
+    if len(value) < _HINT_MIN_LENGTH:
+        return "saved"
+    return f"saved (ends …{value[-4:]})"
 
 
 class SecretFieldsForm(forms.ModelForm):
@@ -22,7 +33,8 @@ class SecretFieldsForm(forms.ModelForm):
             field.strip = True
             saved = self.instance.pk and getattr(self.instance, name)
             if saved:
-                field.help_text = KEEP_HELP
+                hint = describe_secret(saved)
+                field.help_text = f"{hint[0].upper()}{hint[1:]}. {KEEP_HELP}"
                 field.widget.attrs["placeholder"] = "•••••••• (saved)"
             self.initial[name] = ""
 

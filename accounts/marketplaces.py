@@ -40,3 +40,17 @@ REGION_ENDPOINTS = {
     "EU": "https://sellingpartnerapi-eu.amazon.com",
     "FE": "https://sellingpartnerapi-fe.amazon.com",
 }
+
+# Hosts an account's endpoint override may name: the region's SP-API host and its sandbox
+# (Amazon's static test endpoints). The override receives the access token, so nothing else.
+REGION_OVERRIDE_HOSTS = {
+    region: (host, f"sandbox.{host}")
+    for region, host in (
+        ("NA", "sellingpartnerapi-na.amazon.com"),
+        ("EU", "sellingpartnerapi-eu.amazon.com"),
+        ("FE", "sellingpartnerapi-fe.amazon.com"),
+    )
+}
+# Login with Amazon's token host and path, the only place a refresh token may be sent.
+LWA_TOKEN_HOST = "api.amazon.com"
+LWA_TOKEN_PATH = "/auth/o2/token"

@@ -9,6 +9,7 @@ from django.db import models
 from django.utils import timezone
 
 from .crypto import EncryptedTextField
+from .marketplaces import LWA_TOKEN_HOST, LWA_TOKEN_PATH, REGION_OVERRIDE_HOSTS
 
 
 class Region(models.TextChoices):
@@ -86,26 +87,58 @@ class AmazonAccount(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["seller_id", "region"], name="unique_seller_per_region")
         ]
+        # Day-to-day actions, apart from changing the account and its credentials (roles).
+        permissions = [("operate_amazonaccount", "Can test the connection of Amazon accounts")]
 
     def __str__(self):
         return self.name
 
     def clean(self):
         # Overrides receive the refresh token and client secret: outside the sandbox, only
-        # Amazon's own hosts (e.g. Amazon's SP-API sandbox endpoints) may be named.
+        # the region's SP-API hosts and LWA's token host may be named, exactly.
         errors = {}
-        for field, label in (("endpoint", "endpoint"), ("token_url", "token URL")):
-            url = getattr(self, field)
-            if url and not settings.SANDBOX_ENABLED and not _is_amazon_host(url):
-                errors[field] = f"The {label} must be an https address on amazon.com."
-        if errors:
+        if self.endpoint:
+            hosts = REGION_OVERRIDE_HOSTS.get(self.region, ())
+            if not _is_exact_https_url(self.endpoint, hosts=hosts, paths=("", "/")):
+                errors["endpoint"] = (
+                    "The endpoint must be "
+                    + " or ".join(f"https://{host}" for host in hosts)
+                    + " (Amazon's SP-API hosts for this account's region), "
+                    "with no port, user name or path."
+                )
+        if self.token_url and not _is_exact_https_url(
+            self.token_url, hosts=(LWA_TOKEN_HOST,), paths=(LWA_TOKEN_PATH,)
+        ):
+            errors["token_url"] = (
+                f"The token URL must be https://{LWA_TOKEN_HOST}{LWA_TOKEN_PATH} "
+                "(Login with Amazon), with no port or user name."
+            )
+        if errors and not settings.SANDBOX_ENABLED:
             raise ValidationError(errors)
+        # With the sandbox on, the overrides name the local sandbox; credentials in a URL
+        # would still end up in logs, so they are refused there too.
+        for field in ("endpoint", "token_url"):
+            url = getattr(self, field)
+            if url and (urlsplit(url).username or urlsplit(url).password):
+                raise ValidationError({field: "Remove the user name and password from the URL."})
 
 
-def _is_amazon_host(url: str) -> bool:
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    return parts.scheme == "https" and (host == "amazon.com" or host.endswith(".amazon.com"))
+def _is_exact_https_url(url: str, *, hosts: tuple[str, ...], paths: tuple[str, ...]) -> bool:
+    """An https URL on one of `hosts` exactly: no port, user info, query or fragment."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:  # a malformed port or bracketed host
+        return False
+    return (
+        parts.scheme == "https"
+        and parts.netloc.lower() == parts.hostname
+        and parts.hostname in hosts
+        and port is None
+        and parts.path in paths
+        and not parts.query
+        and not parts.fragment
+    )
 
 
 shop_domain_validator = RegexValidator(
@@ -157,6 +190,12 @@ class ShopifyStore(models.Model):
     catalogue_imported_at = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        # Day-to-day actions, apart from changing the store and its credentials (roles).
+        permissions = [
+            ("operate_shopifystore", "Can test Shopify stores and import their catalogue")
+        ]
 
     def __str__(self):
         return self.name

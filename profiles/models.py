@@ -7,6 +7,12 @@ from django.db.models import Q
 
 from . import rules
 
+# Amazon's listings schemas give `fulfillment_availability.quantity` a minimum of 0 and publish
+# no maximum. A million units is far above any merchant-fulfilled stock yet keeps a typo
+# (10^12) out of the rule, the database's integer columns and Amazon's validation.
+MAX_QUANTITY = 1_000_000
+quantity_limit = MaxValueValidator(MAX_QUANTITY, "Enter at most 1,000,000 units.")
+
 
 class QtyMode(models.TextChoices):
     # Both seeds' names, so merchants coming from Salestio or Codisto recognise them.
@@ -55,6 +61,7 @@ class GlobalProfile(models.Model):
         "N",
         null=True,
         blank=True,
+        validators=[quantity_limit],
         help_text="The fixed quantity, the “not more than” maximum, or the buffer.",
     )
     percentage = models.PositiveSmallIntegerField(
@@ -72,12 +79,14 @@ class GlobalProfile(models.Model):
     out_of_stock_threshold = models.PositiveIntegerField(
         null=True,
         blank=True,
+        validators=[quantity_limit],
         help_text="Send 0 when the result is at or below this number.",
     )
     max_quantity = models.PositiveIntegerField(
         "never more than",
         null=True,
         blank=True,
+        validators=[quantity_limit],
         help_text="An upper limit applied after everything else, in any stock-based mode.",
     )
     source = models.CharField(
@@ -104,7 +113,10 @@ class GlobalProfile(models.Model):
         help_text="Untracked inventory, an empty or non-numeric metafield, a deleted variant.",
     )
     missing_stock_quantity = models.PositiveIntegerField(
-        "quantity to send when stock is missing", null=True, blank=True
+        "quantity to send when stock is missing",
+        null=True,
+        blank=True,
+        validators=[quantity_limit],
     )
     fixed_after_sale = models.CharField(
         "after an Amazon sale (fixed quantity)",

@@ -3,7 +3,7 @@
 from django.core.exceptions import ValidationError
 from django.db import models
 
-from profiles.models import QtyMode, default_profile, validate_mode_quantity
+from profiles.models import QtyMode, default_profile, quantity_limit, validate_mode_quantity
 
 
 class SellingList(models.Model):
@@ -126,7 +126,9 @@ class Listing(models.Model):
         blank=True,
         help_text="Overrides the Selling List's profile for this listing only (single edit).",
     )
-    override_quantity = models.PositiveIntegerField("own N", null=True, blank=True)
+    override_quantity = models.PositiveIntegerField(
+        "own N", null=True, blank=True, validators=[quantity_limit]
+    )
     paused = models.BooleanField("pause sync", default=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

@@ -1,5 +1,6 @@
 """Settings shared by every environment; values come from the environment (django-environ)."""
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -29,6 +30,10 @@ DJANGO_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
 ]
+THIRD_PARTY_APPS = [
+    "axes",  # login throttling (docs/security.md)
+    "csp",  # Content Security Policy; its header is sent under production settings
+]
 LOCAL_APPS = [
     "accounts",
     "profiles",
@@ -36,7 +41,9 @@ LOCAL_APPS = [
     "sync",
 ]
 SANDBOX_APPS = ["sandbox", "sandbox.amazon", "sandbox.shopify"]
-INSTALLED_APPS = DJANGO_APPS + LOCAL_APPS + (SANDBOX_APPS if SANDBOX_ENABLED else [])
+INSTALLED_APPS = (
+    DJANGO_APPS + THIRD_PARTY_APPS + LOCAL_APPS + (SANDBOX_APPS if SANDBOX_ENABLED else [])
+)
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
@@ -46,7 +53,26 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: it turns a locked-out login into its 429 answer.
+    "axes.middleware.AxesMiddleware",
 ]
+
+# Login throttling (django-axes): after AXES_FAILURE_LIMIT wrong passwords for one user name,
+# that user name is locked out for the cool-off, even with the right password. Locking by user
+# name (not IP) holds behind a proxy and against guesses spread over many addresses; unlocking
+# is described in docs/security.md.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = ["username"]
+AXES_RESET_ON_SUCCESS = True
+AXES_VERBOSE = False  # no banner on every manage.py command
+# axes.W006 warns that, without the IP address, rotating user agents or cookies escapes the
+# limit; a user-name lockout counts failures per user name, whatever the client sends.
+SILENCED_SYSTEM_CHECKS = ["axes.W006"]
 
 ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"
@@ -92,6 +118,7 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = BASE_DIR / "staticfiles"
 
 # Celery. The embedded default needs no server: a filesystem broker shared by web and worker.

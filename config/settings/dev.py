@@ -2,11 +2,11 @@
 
 import os
 
-os.environ.setdefault(
-    "DJANGO_SECRET_KEY", "dev-only-insecure-key-change-me-in-production-0123456789"
-)
-# A fixed development key; production must set its own (see README).
-os.environ.setdefault("STOCKLINK_ENCRYPTION_KEYS", "ZGV2LW9ubHktZW5jcnlwdGlvbi1rZXktMzJieXRlcyE=")
+from . import keys
+
+# Fixed development keys; production refuses them and must set its own (see README).
+os.environ.setdefault("DJANGO_SECRET_KEY", keys.DEV_SECRET_KEY)
+os.environ.setdefault("STOCKLINK_ENCRYPTION_KEYS", keys.DEV_ENCRYPTION_KEY)
 os.environ.setdefault("SANDBOX_ENABLED", "true")
 os.environ.setdefault("DJANGO_DEBUG", "true")
 

@@ -81,11 +81,13 @@ class ListingAdmin(admin.ModelAdmin):
             obj.set_amazon_quantity(obj.quantity)
         super().save_model(request, obj, form, change)
 
-    @admin.action(description="Place an MFN order for 1 unit (lowers Amazon quantity)")
+    @admin.action(
+        description="Place an MFN order for 1 unit (lowers Amazon quantity)", permissions=["change"]
+    )
     def place_mfn_order(self, request, queryset):
         _place(self, request, queryset, "MERCHANT")
 
-    @admin.action(description="Place an AFN (FBA) order for 1 unit")
+    @admin.action(description="Place an AFN (FBA) order for 1 unit", permissions=["change"])
     def place_afn_order(self, request, queryset):
         _place(self, request, queryset, "AMAZON")
 
@@ -112,7 +114,7 @@ class OrderAdmin(admin.ModelAdmin):
     inlines = (OrderItemInline,)
     actions = ("cancel_orders",)
 
-    @admin.action(description="Cancel order (gives the units back)")
+    @admin.action(description="Cancel order (gives the units back)", permissions=["change"])
     def cancel_orders(self, request, queryset):
         cancelled = sum(orders_service.cancel_order(order=order) for order in queryset)
         self.message_user(
@@ -134,7 +136,7 @@ class SandboxSettingsAdmin(admin.ModelAdmin):
     )
 
     def has_add_permission(self, request):
-        return not SandboxSettings.objects.exists()
+        return super().has_add_permission(request) and not SandboxSettings.objects.exists()
 
     def has_delete_permission(self, request, obj=None):
         return False

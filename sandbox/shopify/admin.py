@@ -137,7 +137,8 @@ class VariantAdmin(admin.ModelAdmin):
 
     @admin.display(description="inventory item")
     def inventory_item_gid(self, obj):
-        return gids.gid("InventoryItem", obj.pk)
+        # The add page has no variant yet, so no inventory item either.
+        return gids.gid("InventoryItem", obj.pk) if obj.pk else "—"
 
 
 @admin.register(InventoryLevel)
@@ -187,9 +188,10 @@ class WebhookDeliveryAdmin(admin.ModelAdmin):
         return False
 
     def has_change_permission(self, request, obj=None):
-        return False
+        # A delivery is never edited; change permission on the list lets its action run.
+        return obj is None and super().has_change_permission(request, obj)
 
-    @admin.action(description="Send the held-back deliveries now", permissions=["view"])
+    @admin.action(description="Send the held-back deliveries now", permissions=["change"])
     def release_held(self, request, queryset):
         held = queryset.filter(status=WebhookDelivery.Status.HELD)
         shops = set(held.values_list("shop_id", flat=True))
@@ -213,7 +215,7 @@ class WebhookKnobsAdmin(admin.ModelAdmin):
     )
 
     def has_add_permission(self, request):
-        return not WebhookKnobs.objects.exists()
+        return super().has_add_permission(request) and not WebhookKnobs.objects.exists()
 
     def has_delete_permission(self, request, obj=None):
         return False

@@ -68,3 +68,66 @@ def test_outside_the_sandbox_overrides_may_only_name_amazon_and_the_shop(setting
     with pytest.raises(ValidationError) as err:
         store.clean()
     assert "base_url" in err.value.message_dict
+
+
+@pytest.mark.parametrize(
+    ("field", "url"),
+    [
+        ("endpoint", "https://sellingpartnerapi-na.amazon.com.attacker.example"),
+        ("endpoint", "https://evil.amazon.com"),
+        ("endpoint", "https://sellingpartnerapi-eu.amazon.com"),  # another region's host
+        ("endpoint", "https://sellingpartnerapi-na.amazon.com:8443"),
+        ("endpoint", "https://user:pw@sellingpartnerapi-na.amazon.com"),
+        ("endpoint", "https://sellingpartnerapi-na.amazon.com@attacker.example"),
+        ("endpoint", "https://sellingpartnerapi-na.amazon.com/elsewhere"),
+        ("endpoint", "http://sellingpartnerapi-na.amazon.com"),
+        ("token_url", "https://api.amazon.com:444/auth/o2/token"),
+        ("token_url", "https://me@api.amazon.com/auth/o2/token"),
+        ("token_url", "https://api.amazon.com/other"),
+        ("token_url", "https://api.amazon.com.attacker.example/auth/o2/token"),
+    ],
+)
+def test_overrides_are_pinned_to_the_regions_hosts_without_port_or_user(settings, field, url):
+    settings.SANDBOX_ENABLED = False
+    overrides = {"endpoint": "", "token_url": "", field: url}
+    account = AmazonAccountFactory.build(region="NA", **overrides)
+    with pytest.raises(ValidationError) as err:
+        account.clean()
+    message = err.value.message_dict[field][0]
+    assert "https://" in message and "no port" in message
+
+
+@pytest.mark.parametrize(
+    ("region", "endpoint"),
+    [
+        ("NA", "https://sellingpartnerapi-na.amazon.com"),
+        ("NA", "https://sandbox.sellingpartnerapi-na.amazon.com/"),
+        ("EU", "https://sellingpartnerapi-eu.amazon.com"),
+        ("FE", "https://sandbox.sellingpartnerapi-fe.amazon.com"),
+    ],
+)
+def test_the_regions_own_hosts_are_accepted(settings, region, endpoint):
+    settings.SANDBOX_ENABLED = False
+    AmazonAccountFactory.build(
+        region=region, endpoint=endpoint, token_url="https://api.amazon.com/auth/o2/token"
+    ).clean()
+
+
+def test_the_endpoint_error_names_the_allowed_hosts(settings):
+    settings.SANDBOX_ENABLED = False
+    account = AmazonAccountFactory.build(region="EU", endpoint="https://x.example", token_url="")
+    with pytest.raises(ValidationError) as err:
+        account.clean()
+    assert err.value.message_dict["endpoint"] == [
+        "The endpoint must be https://sellingpartnerapi-eu.amazon.com or "
+        "https://sandbox.sellingpartnerapi-eu.amazon.com (Amazon's SP-API hosts for this "
+        "account's region), with no port, user name or path."
+    ]
+
+
+def test_with_the_sandbox_on_credentials_in_an_override_are_still_refused(settings):
+    settings.SANDBOX_ENABLED = True
+    account = AmazonAccountFactory.build(endpoint="http://u:p@127.0.0.1:8000/sandbox/amazon")
+    with pytest.raises(ValidationError) as err:
+        account.clean()
+    assert "user name and password" in str(err.value)

@@ -60,3 +60,35 @@ def test_listing_override_replaces_mode_and_quantity():
     profile = GlobalProfileFactory(mode="cap", quantity=10)
     rule = profile.to_rule(override_mode="fixed", override_quantity=3)
     assert (rule.mode, rule.quantity) == ("fixed", 3)
+
+
+@pytest.mark.parametrize(
+    "field", ["quantity", "out_of_stock_threshold", "max_quantity", "missing_stock_quantity"]
+)
+def test_profile_quantities_are_bounded_to_a_million(field):
+    values = {"mode": "cap", "quantity": 5, field: 10**12}
+    profile = GlobalProfileFactory.build(**values)
+    with pytest.raises(ValidationError) as err:
+        profile.full_clean()
+    assert err.value.message_dict[field] == ["Enter at most 1,000,000 units."]
+    setattr(profile, field, 1_000_000)
+    profile.full_clean()
+
+
+def test_the_profile_page_refuses_a_quantity_of_ten_to_the_twelfth(admin_client):
+    from django.urls import reverse
+
+    response = admin_client.post(
+        reverse("admin:profiles_globalprofile_add"),
+        {
+            "name": "Too many",
+            "mode": "fixed",
+            "quantity": str(10**12),
+            "source": "available",
+            "missing_stock": "keep",
+            "fixed_after_sale": "lower",
+        },
+    )
+    assert response.status_code == 200
+    assert "Enter at most 1,000,000 units." in response.content.decode()
+    assert not GlobalProfile.objects.filter(name="Too many").exists()

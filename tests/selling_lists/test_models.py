@@ -54,3 +54,11 @@ def test_override_mode_needing_n_requires_it():
     with pytest.raises(ValidationError) as err:
         listing.full_clean()
     assert "override_quantity" in err.value.message_dict
+
+
+def test_a_listing_override_quantity_is_bounded_to_a_million():
+    listing = ListingFactory(override_mode="fixed", override_quantity=5)
+    listing.override_quantity = 10**12
+    with pytest.raises(ValidationError) as err:
+        listing.full_clean()
+    assert err.value.message_dict["override_quantity"] == ["Enter at most 1,000,000 units."]

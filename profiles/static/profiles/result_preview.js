@@ -1,0 +1,14 @@
+// Live "Result" preview: re-compute on every edit, from the form as it stands (nothing saved).
+(function () {
+  const box = document.getElementById("result-preview");
+  const form = box.closest("form");
+  let timer = null;
+  function refresh() {
+    const data = new FormData(form);
+    data.set("_object_id", box.dataset.objectId);
+    fetch(box.dataset.url, {method: "POST", body: data, credentials: "same-origin"})
+      .then((r) => r.text()).then((html) => { box.innerHTML = html; });
+  }
+  form.addEventListener("input", () => { clearTimeout(timer); timer = setTimeout(refresh, 250); });
+  form.addEventListener("change", () => { clearTimeout(timer); timer = setTimeout(refresh, 50); });
+})();
