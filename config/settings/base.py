@@ -3,6 +3,7 @@
 from pathlib import Path
 
 import environ
+from kombu import Queue
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 env = environ.Env()
@@ -22,6 +23,8 @@ STOCKLINK_ENCRYPTION_KEYS = env.list("STOCKLINK_ENCRYPTION_KEYS")
 SANDBOX_ENABLED = env.bool("SANDBOX_ENABLED", default=False)
 
 DJANGO_APPS = [
+    "django_prometheus",
+    "health_check",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -39,6 +42,8 @@ SANDBOX_APPS = ["sandbox", "sandbox.amazon", "sandbox.shopify"]
 INSTALLED_APPS = DJANGO_APPS + LOCAL_APPS + (SANDBOX_APPS if SANDBOX_ENABLED else [])
 
 MIDDLEWARE = [
+    # Request counts and latencies for /metrics; Before must stay first and After last.
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -46,6 +51,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -94,6 +100,21 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 
+# Shared state for rate limits, locks and the beat heartbeat: Redis when configured, else the
+# database (rate limits) and a cache folder that the demo's processes share.
+REDIS_URL = env("REDIS_URL", default="")
+CACHES = {
+    "default": (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+        if REDIS_URL
+        else {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": str(BASE_DIR / "var" / "cache"),
+        }
+    )
+}
+CACHES["default"]["KEY_PREFIX"] = "stocklink"
+
 # Celery. The embedded default needs no server: a filesystem broker shared by web and worker.
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="filesystem://")
 _broker_dir = BASE_DIR / "var" / "broker"
@@ -108,7 +129,9 @@ CELERY_BROKER_TRANSPORT_OPTIONS = (
         "polling_interval": 0.05,
     }
     if CELERY_BROKER_URL.startswith("filesystem")
-    else {}
+    # Redis hands an unacknowledged message to another worker after this: it must outlast the
+    # longest hard time limit below, or a long job would run twice.
+    else {"visibility_timeout": 2 * 3600}
 )
 if CELERY_BROKER_URL.startswith("filesystem"):
     CELERY_BROKER_TRANSPORT = "config.broker:AtomicFilesystemTransport"
@@ -118,9 +141,61 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 
-# Shared state for rate limits and locks: Redis when configured, else the database.
-REDIS_URL = env("REDIS_URL", default="")
+# Queues: a backlog in one never delays another (docs/deployment.md). Routed by task name; a
+# task that is renamed or added must be listed here (tests/test_celery_routing.py checks it).
+STOCKLINK_TASK_QUEUES = {
+    # Shopify told us something changed: re-read, recompute, queue pushes. Seconds matter.
+    "webhooks": ["sync.tasks.process_webhook_event"],
+    # Sends, read-backs, feed polls, and the beat entry that queues them.
+    "pushes": [
+        "sync.tasks.send_pending",
+        "sync.tasks.confirm_pushes",
+        "sync.tasks.poll_feed",
+        "sync.tasks.dispatch_due_work",
+        "stocklink.beat_heartbeat",
+    ],
+    # Amazon orders to Shopify stock.
+    "orders": [
+        "sync.order_tasks.import_orders_task",
+        "sync.order_tasks.apply_pending_order_items_task",
+        "sync.order_tasks.import_due_orders_task",
+    ],
+    # Long operations started from the admin or by beat: imports, reconcile, recompute.
+    "jobs": [
+        "accounts.tasks.import_catalogue_task",
+        "accounts.tasks.connect_store_task",
+        "accounts.tasks.reconcile_all_task",
+        "accounts.tasks.account_switches_changed_task",
+    ],
+}
+STOCKLINK_QUEUES = list(STOCKLINK_TASK_QUEUES)
+CELERY_TASK_QUEUES = [Queue(name) for name in STOCKLINK_QUEUES]
+# Anything unrouted (the sandbox's simulated vendors, a task someone forgot) still runs.
+CELERY_TASK_DEFAULT_QUEUE = "jobs"
+CELERY_TASK_ROUTES = {
+    task: {"queue": queue} for queue, tasks in STOCKLINK_TASK_QUEUES.items() for task in tasks
+}
+# Time limits per queue, seconds (soft raises SoftTimeLimitExceeded in the task, hard kills the
+# process). Pushes end well before SYNC_CLAIM_LEASE_SECONDS, so a lease never lapses under a
+# live send; jobs get an hour (a reconcile at 300k listings is budgeted at 5 minutes).
+STOCKLINK_QUEUE_TIME_LIMITS = {
+    "webhooks": (60, 90),
+    "pushes": (240, 300),
+    "orders": (240, 300),
+    "jobs": (3300, 3600),
+}
+CELERY_TASK_SOFT_TIME_LIMIT, CELERY_TASK_TIME_LIMIT = STOCKLINK_QUEUE_TIME_LIMITS["jobs"]
+CELERY_TASK_ANNOTATIONS = {
+    task: dict(
+        zip(("soft_time_limit", "time_limit"), STOCKLINK_QUEUE_TIME_LIMITS[queue], strict=True)
+    )
+    for queue, tasks in STOCKLINK_TASK_QUEUES.items()
+    for task in tasks
+}
+# Our own tasks outside the apps (the beat heartbeat that /health/ reads).
+CELERY_IMPORTS = ["config.tasks"]
 
 # Periodic work (Celery beat): due pushes, read-backs, feed polls, order imports, reconcile.
 CELERY_BEAT_SCHEDULE = {
@@ -132,7 +207,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "accounts.tasks.reconcile_all_task",
         "schedule": env.float("STOCKLINK_RECONCILE_SECONDS", default=3600.0),
     },
+    # /health/ reports beat as stale when this has not run for STOCKLINK_BEAT_STALE_SECONDS.
+    "beat-heartbeat": {"task": "stocklink.beat_heartbeat", "schedule": 15.0},
 }
+STOCKLINK_BEAT_STALE_SECONDS = env.float("STOCKLINK_BEAT_STALE_SECONDS", default=120.0)
 
 # The sync engine. Few changes go by patchListingsItem, many by one JSON_LISTINGS_FEED;
 # docs/BENCHMARKS.md has the measurement behind the switch-over point.
@@ -140,10 +218,20 @@ SYNC_FEED_THRESHOLD = env.int("SYNC_FEED_THRESHOLD", default=100)
 # A worker's claim on pushes lapses after this; a killed worker's pushes are then sent again.
 SYNC_CLAIM_LEASE_SECONDS = env.float("SYNC_CLAIM_LEASE_SECONDS", default=600.0)
 
+# Logs: plain text for people (dev), one JSON object per line for a log pipeline (production).
+LOG_FORMAT = env("DJANGO_LOG_FORMAT", default="text")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "formatters": {
+        "text": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "fmt": "%(asctime)s %(levelname)s %(name)s %(process)d %(message)s",
+            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+        },
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},
     "root": {"handlers": ["console"], "level": env("DJANGO_LOG_LEVEL", default="INFO")},
     "loggers": {
         # One line per vendor request is noise at INFO; errors still show.
@@ -155,3 +243,20 @@ LOGGING = {
 
 # Official API specifications (copies) that the sandbox and the tests validate against.
 API_SPECS_DIR = BASE_DIR / "sandbox" / "specs"
+
+# /health/: what a monitor asks (config/health.py). The web's own probe, /health/web/, checks
+# only what the web process needs, so a stopped worker never takes the web out of rotation.
+HEALTH_CHECKS_WEB = [
+    "health_check.checks.Database",
+    "health_check.checks.Cache",
+]
+HEALTH_CHECKS = [
+    *HEALTH_CHECKS_WEB,
+    "config.health.Broker",
+    "config.health.BeatFreshness",
+]
+if not CELERY_BROKER_URL.startswith("filesystem"):
+    # Every queue has a worker. The filesystem broker cannot broadcast, so the demo skips it.
+    HEALTH_CHECKS.append("config.health.QueuesConsumed")
+# Prometheus scrapes /metrics with `Authorization: Bearer <token>`; unset = only in DEBUG.
+STOCKLINK_METRICS_TOKEN = env("STOCKLINK_METRICS_TOKEN", default="")
