@@ -14,7 +14,8 @@ is verified, inserted and queued by the view. Everything is on 127.0.0.1.
 Configurations: worker model (gunicorn `sync` or `gthread` with 4 threads; 2 processes per
 core) × database connections (`new`: a connection per request, CONN_MAX_AGE=0; `persistent`:
 CONN_MAX_AGE=600 with CONN_HEALTH_CHECKS, the committed default; `pool`: psycopg-pool). Prints
-one JSON line: per configuration the medians over runs of req/s, p50, p99 and failures.
+one JSON line: per configuration the medians over runs (taken round-robin) of req/s, p50,
+p99 and failures.
 """
 
 from __future__ import annotations
@@ -90,7 +91,14 @@ def run_once(config: str, *, seconds: int, users: int, redis_db: int) -> dict:
     try:
         manage = [PYTHON, "manage.py"]
         subprocess.run([*manage, "migrate", "-v0"], cwd=ROOT, env=env, check=True, timeout=300)
-        subprocess.run([*manage, "shell", "-c", SEED], cwd=ROOT, env=env, check=True, timeout=60)
+        subprocess.run(
+            [*manage, "shell", "-c", SEED],
+            cwd=ROOT,
+            env=env,
+            check=True,
+            timeout=60,
+            capture_output=True,
+        )
         with open(tmp / "gunicorn.log", "wb") as log:
             web = subprocess.Popen(
                 [str(BIN / "gunicorn"), "-c", "config/gunicorn.py", "config.wsgi"],
@@ -165,23 +173,28 @@ def main() -> None:
     parser.add_argument("--configs", default=",".join(CONFIGS))
     args = parser.parse_args()
     redis_db = int(os.environ.get("STOCKLINK_BENCH_REDIS_DB", "12"))
-    results = {}
-    for config in args.configs.split(","):
-        runs = []
-        try:
-            # Interleave nothing: runs of one configuration back to back, medians reported.
-            for _ in range(args.runs):
-                runs.append(
-                    run_once(config, seconds=args.seconds, users=args.users, redis_db=redis_db)
-                )
-                print(config, runs[-1], file=sys.stderr, flush=True)
-        except Unavailable as exc:
-            results[config] = {"skipped": str(exc)}
-            continue
-        results[config] = {
-            key: round(statistics.median(r[key] for r in runs), 1)
-            for key in ("rps", "p50_ms", "p99_ms", "failures")
-        } | {"runs": [r["rps"] for r in runs]}
+    configs = args.configs.split(",")
+    samples: dict[str, list[dict]] = {config: [] for config in configs}
+    results: dict[str, dict] = {}
+    # Round-robin over configurations, so that load from elsewhere on a shared machine falls on
+    # every configuration alike; medians over runs are reported.
+    for _ in range(args.runs):
+        for config in configs:
+            if config in results:
+                continue
+            try:
+                sample = run_once(config, seconds=args.seconds, users=args.users, redis_db=redis_db)
+            except Unavailable as exc:
+                results[config] = {"skipped": str(exc)}
+                continue
+            samples[config].append(sample)
+            print(config, sample, file=sys.stderr, flush=True)
+    for config, runs in samples.items():
+        if runs:
+            results[config] = {
+                key: round(statistics.median(r[key] for r in runs), 1)
+                for key in ("rps", "p50_ms", "p99_ms", "failures")
+            } | {"runs": [round(r["rps"], 1) for r in runs]}
     print(
         json.dumps(
             {
