@@ -34,7 +34,9 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 143' INT TERM
 
-"$VENV/bin/gunicorn" -c config/gunicorn.py config.wsgi &
+# The web tier pools its database connections (psycopg-pool: measured best with gthread,
+# docs/BENCHMARKS.md); Celery's forked workers keep persistent connections (CONN_MAX_AGE).
+DJANGO_DB_POOL=${DJANGO_DB_POOL:-true} "$VENV/bin/gunicorn" -c config/gunicorn.py config.wsgi &
 pids+=($!)
 # Seconds matter here: Shopify's webhooks and the pushes they cause.
 "$VENV/bin/celery" -A config worker -Q webhooks,pushes --hostname="realtime@%h" \
