@@ -23,6 +23,11 @@ def test_the_four_queues_are_declared_and_unrouted_work_lands_on_one_of_them():
     assert app.conf.task_default_queue in QUEUES
 
 
+def test_a_message_routed_to_one_queue_reaches_that_queue_only():
+    keys = {(q.exchange.name, q.routing_key) for q in app.conf.task_queues}
+    assert keys == {(name, name) for name in QUEUES}  # one binding each: nothing is copied
+
+
 def test_every_task_of_ours_is_routed_by_name_so_a_rename_cannot_strand_it():
     routed = set(settings.CELERY_TASK_ROUTES)
     assert our_tasks() - routed == set(), "add the task to STOCKLINK_TASK_QUEUES"
@@ -46,6 +51,7 @@ def test_every_beat_entry_is_a_routed_task():
 def test_a_task_is_sent_to_its_queue_with_its_queues_time_limits(task, queue):
     route = app.amqp.router.route({}, task)
     assert route["queue"].name == queue
+    assert (route["queue"].exchange.name, route["queue"].routing_key) == (queue, queue)
     soft, hard = settings.STOCKLINK_QUEUE_TIME_LIMITS[queue]
     assert (app.tasks[task].soft_time_limit, app.tasks[task].time_limit) == (soft, hard)
     assert soft < hard

@@ -3,7 +3,7 @@
 from pathlib import Path
 
 import environ
-from kombu import Queue
+from kombu import Exchange, Queue
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 env = environ.Env()
@@ -173,7 +173,9 @@ STOCKLINK_TASK_QUEUES = {
     ],
 }
 STOCKLINK_QUEUES = list(STOCKLINK_TASK_QUEUES)
-CELERY_TASK_QUEUES = [Queue(name) for name in STOCKLINK_QUEUES]
+# Each queue its own exchange and key: Celery would otherwise bind them all to the default
+# queue's key, and a message routed to one would be copied to all four.
+CELERY_TASK_QUEUES = [Queue(name, Exchange(name), routing_key=name) for name in STOCKLINK_QUEUES]
 # Anything unrouted (the sandbox's simulated vendors, a task someone forgot) still runs.
 CELERY_TASK_DEFAULT_QUEUE = "jobs"
 CELERY_TASK_ROUTES = {
