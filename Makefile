@@ -6,7 +6,8 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell sha1sum requirements.lock | cut -c1-12)
 
-.PHONY: install run test test-services lint browser-deps bench clean
+.PHONY: install run demo-worker demo-beat serve-prod test test-services lint browser-deps bench \
+	bench-webhooks clean
 
 $(STAMP): requirements.lock
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -19,6 +20,20 @@ install: $(STAMP)
 ## The demo: SQLite, the sandbox, seeded data, a Celery worker and beat, the admin on :8000.
 run: install
 	bash scripts/run_demo.sh
+
+## The demo's worker and beat by hand (e.g. after stopping one): the demo's settings, every queue.
+DEMO_ENV := DJANGO_SETTINGS_MODULE=config.settings.dev
+demo-worker: install
+	$(DEMO_ENV) $(VENV)/bin/celery -A config worker -Q webhooks,pushes,orders,jobs \
+	  --loglevel=INFO --concurrency=2 --hostname="demo@%h"
+
+demo-beat: install
+	$(DEMO_ENV) $(VENV)/bin/celery -A config beat --loglevel=INFO --schedule=var/celerybeat-schedule
+
+## The production topology natively: gunicorn, two workers on their queues, beat, against
+## PostgreSQL and Redis (scripts/serve_prod.sh; docs/deployment.md).
+serve-prod: install
+	bash scripts/serve_prod.sh
 
 ## The whole suite on the embedded default (SQLite). CI also runs test-services.
 test: install browser-deps lint
@@ -52,6 +67,10 @@ browser-deps:
 ## Every benchmark in bench/ (minutes; each prints one JSON line, see docs/BENCHMARKS.md).
 bench: install
 	for script in bench/[a-z]*.py; do $(PY) $$script || exit 1; done
+
+## Webhook load against gunicorn + PostgreSQL + Redis (locust; docs/BENCHMARKS.md).
+bench-webhooks: install
+	$(PY) bench/webhook_load.py
 
 clean:
 	rm -rf $(VENV) db.sqlite3* var staticfiles

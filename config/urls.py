@@ -3,6 +3,9 @@ from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import RedirectView
 
+from .health import HealthView, WebHealthView
+from .views import metrics
+
 admin.site.site_header = "Stocklink"
 admin.site.site_title = "Stocklink"
 admin.site.index_title = "Shopify → Amazon stock sync"
@@ -11,6 +14,9 @@ urlpatterns = [
     path("", RedirectView.as_view(url="/admin/", permanent=False)),
     path("admin/", admin.site.urls),
     path("webhooks/", include("sync.urls")),
+    path("health/", HealthView.as_view(), name="health"),
+    path("health/web/", WebHealthView.as_view(), name="health_web"),
+    path("metrics", metrics, name="metrics"),
 ]
 
 if settings.SANDBOX_ENABLED:

@@ -7,7 +7,10 @@ cd "$(dirname "$0")/.."
 PY=.venv/bin/python
 CELERY=.venv/bin/celery
 PORT=${PORT:-8000}
+# Said explicitly: the Celery app, like the WSGI app, defaults to production settings.
 export DJANGO_SETTINGS_MODULE=config.settings.dev
+# One worker consumes every queue (config/settings/base.py, STOCKLINK_TASK_QUEUES).
+QUEUES=webhooks,pushes,orders,jobs
 export STOCKLINK_BASE_URL=${STOCKLINK_BASE_URL:-http://127.0.0.1:$PORT}
 
 mkdir -p var/broker/processed var/log
@@ -17,7 +20,7 @@ pids=()
 cleanup() { kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true; }
 trap cleanup EXIT INT TERM
 
-$CELERY -A config worker --loglevel=INFO --concurrency=2 --hostname="demo@%h" \
+$CELERY -A config worker -Q "$QUEUES" --loglevel=INFO --concurrency=2 --hostname="demo@%h" \
   >var/log/worker.log 2>&1 &
 pids+=($!)
 $CELERY -A config beat --loglevel=INFO --schedule=var/celerybeat-schedule \
@@ -37,5 +40,6 @@ done
 $PY manage.py demo_seed
 echo
 echo "Stocklink is running: web, Celery worker and beat (logs in var/log/). Ctrl-C stops them."
+echo "To restart one by hand, in another shell: make demo-worker, make demo-beat."
 $PY manage.py demo_admin
 wait "$web"

@@ -4,6 +4,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
+from kombu import Exchange, Queue
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 env = environ.Env()
@@ -11,6 +12,8 @@ environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
 DEBUG = env.bool("DJANGO_DEBUG", default=False)
 SECRET_KEY = env("DJANGO_SECRET_KEY")
+# Rotation: the new key in DJANGO_SECRET_KEY, the old ones here until sessions have turned over.
+SECRET_KEY_FALLBACKS = env.list("DJANGO_SECRET_KEY_FALLBACKS", default=[])
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["localhost", "127.0.0.1"])
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 
@@ -23,6 +26,8 @@ STOCKLINK_ENCRYPTION_KEYS = env.list("STOCKLINK_ENCRYPTION_KEYS")
 SANDBOX_ENABLED = env.bool("SANDBOX_ENABLED", default=False)
 
 DJANGO_APPS = [
+    "django_prometheus",
+    "health_check",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -46,6 +51,8 @@ INSTALLED_APPS = (
 )
 
 MIDDLEWARE = [
+    # Request counts and latencies for /metrics: Before first, After last but for axes.
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -53,6 +60,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
     # Last, as django-axes asks: it turns a locked-out login into its 429 answer.
     "axes.middleware.AxesMiddleware",
 ]
@@ -121,6 +129,21 @@ STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = BASE_DIR / "staticfiles"
 
+# Shared state for rate limits, locks and the beat heartbeat: Redis when configured, else the
+# database (rate limits) and a cache folder that the demo's processes share.
+REDIS_URL = env("REDIS_URL", default="")
+CACHES = {
+    "default": (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+        if REDIS_URL
+        else {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": str(BASE_DIR / "var" / "cache"),
+        }
+    )
+}
+CACHES["default"]["KEY_PREFIX"] = "stocklink"
+
 # Celery. The embedded default needs no server: a filesystem broker shared by web and worker.
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="filesystem://")
 _broker_dir = BASE_DIR / "var" / "broker"
@@ -135,7 +158,9 @@ CELERY_BROKER_TRANSPORT_OPTIONS = (
         "polling_interval": 0.05,
     }
     if CELERY_BROKER_URL.startswith("filesystem")
-    else {}
+    # Redis hands an unacknowledged message to another worker after this: it must outlast the
+    # longest hard time limit below, or a long job would run twice.
+    else {"visibility_timeout": 2 * 3600}
 )
 if CELERY_BROKER_URL.startswith("filesystem"):
     CELERY_BROKER_TRANSPORT = "config.broker:AtomicFilesystemTransport"
@@ -145,9 +170,63 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 
-# Shared state for rate limits and locks: Redis when configured, else the database.
-REDIS_URL = env("REDIS_URL", default="")
+# Queues: a backlog in one never delays another (docs/deployment.md). Routed by task name; a
+# task that is renamed or added must be listed here (tests/test_celery_routing.py checks it).
+STOCKLINK_TASK_QUEUES = {
+    # Shopify told us something changed: re-read, recompute, queue pushes. Seconds matter.
+    "webhooks": ["sync.process_webhook_event"],
+    # Sends, read-backs, feed polls, and the beat entry that queues them.
+    "pushes": [
+        "sync.send_pending",
+        "sync.confirm_pushes",
+        "sync.poll_feed",
+        "sync.dispatch_due_work",
+        "stocklink.beat_heartbeat",
+    ],
+    # Amazon orders to Shopify stock.
+    "orders": [
+        "sync.import_orders",
+        "sync.apply_pending_order_items",
+        "sync.import_due_orders",
+    ],
+    # Long operations started from the admin or by beat: imports, reconcile, recompute.
+    "jobs": [
+        "sync.import_catalogue",
+        "sync.connect_store",
+        "sync.reconcile_all",
+        "sync.account_switches_changed",
+    ],
+}
+STOCKLINK_QUEUES = list(STOCKLINK_TASK_QUEUES)
+# Each queue its own exchange and key: Celery would otherwise bind them all to the default
+# queue's key, and a message routed to one would be copied to all four.
+CELERY_TASK_QUEUES = [Queue(name, Exchange(name), routing_key=name) for name in STOCKLINK_QUEUES]
+# Anything unrouted (the sandbox's simulated vendors, a task someone forgot) still runs.
+CELERY_TASK_DEFAULT_QUEUE = "jobs"
+CELERY_TASK_ROUTES = {
+    task: {"queue": queue} for queue, tasks in STOCKLINK_TASK_QUEUES.items() for task in tasks
+}
+# Time limits per queue, seconds (soft raises SoftTimeLimitExceeded in the task, hard kills the
+# process). Pushes end well before SYNC_CLAIM_LEASE_SECONDS, so a lease never lapses under a
+# live send; jobs get an hour (a reconcile at 300k listings is budgeted at 5 minutes).
+STOCKLINK_QUEUE_TIME_LIMITS = {
+    "webhooks": (60, 90),
+    "pushes": (240, 300),
+    "orders": (240, 300),
+    "jobs": (3300, 3600),
+}
+CELERY_TASK_SOFT_TIME_LIMIT, CELERY_TASK_TIME_LIMIT = STOCKLINK_QUEUE_TIME_LIMITS["jobs"]
+CELERY_TASK_ANNOTATIONS = {
+    task: dict(
+        zip(("soft_time_limit", "time_limit"), STOCKLINK_QUEUE_TIME_LIMITS[queue], strict=True)
+    )
+    for queue, tasks in STOCKLINK_TASK_QUEUES.items()
+    for task in tasks
+}
+# Our own tasks outside the apps (the beat heartbeat that /health/ reads).
+CELERY_IMPORTS = ["config.tasks"]
 
 # Periodic work (Celery beat): due pushes, read-backs, feed polls, order imports, reconcile.
 CELERY_BEAT_SCHEDULE = {
@@ -159,7 +238,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "sync.reconcile_all",
         "schedule": env.float("STOCKLINK_RECONCILE_SECONDS", default=3600.0),
     },
+    # /health/ reports beat as stale when this has not run for STOCKLINK_BEAT_STALE_SECONDS.
+    "beat-heartbeat": {"task": "stocklink.beat_heartbeat", "schedule": 15.0},
 }
+STOCKLINK_BEAT_STALE_SECONDS = env.float("STOCKLINK_BEAT_STALE_SECONDS", default=120.0)
 
 # The sync engine (read at call time through sync/conf.py; docs/architecture.md).
 # Few changes go by patchListingsItem, many by one JSON_LISTINGS_FEED; docs/BENCHMARKS.md has
@@ -185,10 +267,20 @@ SYNC_RATE_MAX_WAIT = env.float("SYNC_RATE_MAX_WAIT", default=30.0)
 SYNC_ORDERS_OVERLAP_SECONDS = env.float("SYNC_ORDERS_OVERLAP_SECONDS", default=900.0)
 SYNC_ORDERS_INTERVAL_SECONDS = env.float("SYNC_ORDERS_INTERVAL_SECONDS", default=180.0)
 
+# Logs: plain text for people (dev), one JSON object per line for a log pipeline (production).
+LOG_FORMAT = env("DJANGO_LOG_FORMAT", default="text")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "formatters": {
+        "text": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "fmt": "%(asctime)s %(levelname)s %(name)s %(process)d %(message)s",
+            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+        },
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},
     "root": {"handlers": ["console"], "level": env("DJANGO_LOG_LEVEL", default="INFO")},
     "loggers": {
         # One line per vendor request is noise at INFO; errors still show.
@@ -200,3 +292,20 @@ LOGGING = {
 
 # Official API specifications (copies) that the sandbox and the tests validate against.
 API_SPECS_DIR = BASE_DIR / "sandbox" / "specs"
+
+# /health/: what a monitor asks (config/health.py). The web's own probe, /health/web/, checks
+# only what the web process needs, so a stopped worker never takes the web out of rotation.
+HEALTH_CHECKS_WEB = [
+    "health_check.checks.Database",
+    "health_check.checks.Cache",
+]
+HEALTH_CHECKS = [
+    *HEALTH_CHECKS_WEB,
+    "config.health.Broker",
+    "config.health.BeatFreshness",
+]
+if not CELERY_BROKER_URL.startswith("filesystem"):
+    # Every queue has a worker. The filesystem broker cannot broadcast, so the demo skips it.
+    HEALTH_CHECKS.append("config.health.QueuesConsumed")
+# Prometheus scrapes /metrics with `Authorization: Bearer <token>`; unset = only in DEBUG.
+STOCKLINK_METRICS_TOKEN = env("STOCKLINK_METRICS_TOKEN", default="")

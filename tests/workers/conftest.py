@@ -15,7 +15,9 @@ from django.conf import settings
 from django.db import connection
 
 ROOT = Path(__file__).resolve().parent.parent.parent
-BROKER_DB = 15  # a Redis database of its own, emptied before each test
+# A Redis database of its own, emptied before each test (another number when several checkouts
+# share one Redis server).
+BROKER_DB = int(os.environ.get("STOCKLINK_TEST_BROKER_DB", "15"))
 
 
 def _needs_services():
@@ -84,6 +86,9 @@ def real_workers(live_server, tmp_path):
                         "-A",
                         "config",
                         "worker",
+                        # Every queue, as the demo's worker (scripts/run_demo.sh).
+                        "-Q",
+                        ",".join(settings.STOCKLINK_QUEUES),
                         "--pool=prefork",
                         "--concurrency=1",
                         f"--hostname=test{len(processes)}-{i}@%h",

@@ -1,0 +1,24 @@
+"""Operational endpoints that belong to the deployment, not to an app."""
+
+from django.conf import settings
+from django.http import Http404, HttpResponse
+from django.utils.crypto import constant_time_compare
+from django_prometheus.exports import ExportToDjangoView
+
+
+def metrics(request):
+    """Prometheus metrics, for a scraper holding STOCKLINK_METRICS_TOKEN (docs/deployment.md).
+
+    Without a token configured the page exists only in DEBUG (the demo): request counts and
+    latencies by view are nobody else's business.
+    """
+    token = settings.STOCKLINK_METRICS_TOKEN
+    if token:
+        given = request.headers.get("Authorization", "")
+        if not constant_time_compare(given, f"Bearer {token}"):
+            response = HttpResponse("Unauthorized.", status=401, content_type="text/plain")
+            response["WWW-Authenticate"] = 'Bearer realm="metrics"'
+            return response
+    elif not settings.DEBUG:
+        raise Http404
+    return ExportToDjangoView(request)
