@@ -8,6 +8,7 @@ from django.utils.html import format_html, format_html_join
 from accounts.admin import ReadOnlyAdminMixin
 
 from . import order_admin  # noqa: F401  (registers the orders' admin)
+from .jobs import admin as _jobs_admin  # noqa: F401  (registers the Jobs' admin)
 from .models import AmazonFeed, QtyPush, WebhookEvent, WebhookRejection
 
 

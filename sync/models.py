@@ -227,4 +227,5 @@ class RateLimitBucket(models.Model):
         return f"{self.key}: {self.tokens:.2f}"
 
 
+from .jobs.models import Job, JobKind, JobState  # noqa: E402,F401  (Django finds models here)
 from .order_models import AmazonOrder, AmazonOrderItem, OrderStockEntry  # noqa: E402,F401

@@ -8,6 +8,7 @@ puts pushes of dead workers back to pending.
 from celery import shared_task
 
 from .clients.errors import RateLimited, TransientError
+from .jobs import tasks as _jobs  # noqa: F401  (registers run_job: autodiscovery imports this)
 from .order_tasks import (  # noqa: F401  (registered here: autodiscovery imports sync.tasks)
     apply_pending_order_items_task,
     import_due_orders_task,
