@@ -20,4 +20,5 @@ def reconcile(job: Job, progress: Progress) -> str:
     summary = reconcile_all()
     for message in summary.errors:
         progress.error(message)
-    return str(dataclasses.replace(summary, errors=[])).capitalize() + "."
+    text = str(dataclasses.replace(summary, errors=[]))  # the errors are listed on their own
+    return f"{text[:1].upper()}{text[1:]}."
