@@ -40,6 +40,14 @@ class JobError(Exception):
     """Raise from a handler to fail the job with a message written for the merchant."""
 
 
+class JobAlive(Exception):
+    """Another worker runs this job (its heartbeat is recent): look again in `retry_in` s."""
+
+    def __init__(self, retry_in: float):
+        super().__init__(f"job alive elsewhere; look again in {retry_in:.0f} s")
+        self.retry_in = retry_in
+
+
 class Progress:
     """What a handler reports: `total(n)`, `advance(n=1)`, `error(message)`.
 
@@ -120,11 +128,12 @@ def job_start(*, kind: JobKind | str, acting_user: AbstractBaseUser | None, para
 
 
 def job_claim(*, job_id: int) -> Job | None:
-    """Mark the job running for this attempt; None when it is finished, gone, or alive elsewhere.
+    """Mark the job running for this attempt; None when it is finished or gone.
 
     A queued job is claimed; so is a running one whose heartbeat stopped (its worker died and
-    the broker redelivered the message). Each attempt starts its counts afresh: the handler
-    runs again from the beginning, and handlers are idempotent.
+    the broker redelivered the message). A running one with a recent heartbeat raises JobAlive.
+    Each attempt starts its counts afresh: the handler runs again from the beginning, and
+    handlers are idempotent.
     """
     now = timezone.now()
     with transaction.atomic():
@@ -133,7 +142,7 @@ def job_claim(*, job_id: int) -> Job | None:
             return None
         alive = job.heartbeat_at is not None and job.heartbeat_at > now - STALE_AFTER
         if job.state == JobState.RUNNING and alive:
-            return None
+            raise JobAlive((job.heartbeat_at + STALE_AFTER - now).total_seconds() + 1)
         job.state = JobState.RUNNING
         job.started_at = job.started_at or now
         job.heartbeat_at = now

@@ -18,6 +18,7 @@ from .models import Job, JobKind
 from .services import (
     MAX_RETRIES,
     RUN_JOB_TASK,
+    JobAlive,
     Progress,
     failure_reason,
     job_claim,
@@ -43,8 +44,14 @@ HANDLERS: dict[str, Handler] = {
 
 @shared_task(bind=True, name=RUN_JOB_TASK, ignore_result=True, max_retries=MAX_RETRIES)
 def run_job(self, job_id: int) -> None:
-    """Run one job's handler; idempotent: a finished job, or one alive elsewhere, is left be."""
-    job = job_claim(job_id=job_id)
+    """Run one job's handler; idempotent: a finished job is left be, and a job another worker
+    runs is looked at again once its heartbeat could have stopped (the worker died)."""
+    try:
+        job = job_claim(job_id=job_id)
+    except JobAlive as alive:
+        # A fresh message, not a retry: the look-again must not use up the vendor retries.
+        self.apply_async(args=(job_id,), countdown=alive.retry_in)
+        return
     if job is None:
         return
     handler = HANDLERS.get(job.kind)

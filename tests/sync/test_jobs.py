@@ -16,6 +16,7 @@ from sync.jobs.models import MAX_KEPT_ERRORS, Job, JobKind, JobState
 from sync.jobs.services import (
     MAX_RETRIES,
     RUN_JOB_TASK,
+    STALE_AFTER,
     JobError,
     Progress,
     job_claim,
@@ -271,9 +272,11 @@ def test_a_kind_without_a_handler_fails_with_a_clear_reason(
     assert job.summary == "“Reconcile now” cannot run as a job yet."
 
 
-def test_a_redelivered_message_does_not_run_a_finished_or_live_job_again(handler):
-    calls = []
+def test_a_redelivered_message_does_not_run_a_finished_or_live_job_again(handler, monkeypatch):
+    calls, requeued = [], []
     handler(lambda job, progress: calls.append(job.pk) or "ran")
+    # As a worker would: the look-again is queued for later (here: recorded, not run at once).
+    monkeypatch.setattr(run_job, "apply_async", lambda **kwargs: requeued.append(kwargs))
     finished = JobFactory(state=JobState.DONE, summary="first run")
     live = JobFactory(state=JobState.RUNNING, heartbeat_at=timezone.now())
     dead = JobFactory(state=JobState.RUNNING, heartbeat_at=timezone.now() - timedelta(hours=1))
@@ -282,6 +285,11 @@ def test_a_redelivered_message_does_not_run_a_finished_or_live_job_again(handler
     assert calls == [dead.pk]
     finished.refresh_from_db()
     assert finished.summary == "first run"
+    # The live job is looked at again once its heartbeat could have stopped.
+    [again] = requeued
+    assert STALE_AFTER.total_seconds() - 60 < again["countdown"] <= STALE_AFTER.total_seconds() + 1
+    live.refresh_from_db()
+    assert live.state == JobState.RUNNING and live.attempts == 0
 
 
 def test_the_progress_json_needs_view_permission_on_jobs(client):
