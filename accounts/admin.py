@@ -1,13 +1,16 @@
 from django.contrib import admin, messages
 from django.db import transaction
 from django.db.models import Count, Q, Sum
-from django.utils.translation import ngettext
 
 from sync.connections import amazon_connection_check, shopify_connection_check
+from sync.jobs.admin import job_started_response, jobs_started_response
+from sync.jobs.models import JobKind
+from sync.jobs.services import job_start
 from sync.orders.admin import import_orders_now
 from sync.outbox.actions import account_switches_changed
-from sync.tasks import connect_store_task, import_catalogue_task
+from sync.tasks import connect_store_task
 
+from .admin_mixins import ReadOnlyAdminMixin
 from .forms import AmazonAccountForm, ShopifyStoreForm, describe_secret
 from .models import (
     AmazonAccount,
@@ -26,19 +29,6 @@ def report_checks(modeladmin, request, checks) -> None:
     for check in checks:
         level = messages.SUCCESS if check.ok else messages.ERROR
         modeladmin.message_user(request, check.message, level)
-
-
-class ReadOnlyAdminMixin:
-    """Data mirrored from Shopify or Amazon: viewed here, changed at the source."""
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 def saved_secret(name: str, label: str):
@@ -105,7 +95,7 @@ class AmazonAccountAdmin(OperateAdminMixin, SecretFieldsAdminMixin, admin.ModelA
     search_fields = ["name", "seller_id"]
     filter_horizontal = ["marketplaces"]
     readonly_fields = ["orders_synced_until", "created_at", "updated_at"]
-    actions = ["test_connection", import_orders_now]
+    actions = ["test_connection", import_orders_now, "reconcile_now"]
     fieldsets = [
         (None, {"fields": ["name", "seller_id", "region", "marketplaces"]}),
         ("Settings", {"fields": ["auto_update_qty", "inventory_sync_enabled", "sync_fbm_orders"]}),
@@ -137,6 +127,15 @@ class AmazonAccountAdmin(OperateAdminMixin, SecretFieldsAdminMixin, admin.ModelA
         super().save_model(request, obj, form, change)
         if change:
             account_switches_changed(account=obj, changed_fields=form.changed_data)
+
+    @admin.action(
+        description="Reconcile now (read every Amazon quantity back, re-read Shopify)",
+        permissions=["operate"],
+    )
+    def reconcile_now(self, request, queryset):
+        """The hourly safety net, now, as a job (it covers every account and store)."""
+        job = job_start(kind=JobKind.RECONCILE, acting_user=request.user, params={})
+        return job_started_response(request, job)
 
     @admin.action(description="Test connection", permissions=["operate"])
     def test_connection(self, request, queryset):
@@ -262,19 +261,14 @@ class ShopifyStoreAdmin(OperateAdminMixin, SecretFieldsAdminMixin, admin.ModelAd
 
     @admin.action(description="Import the Shopify catalogue now", permissions=["operate"])
     def import_catalogue(self, request, queryset):
-        stores = list(queryset)
-        for store in stores:
-            transaction.on_commit(lambda pk=store.pk: import_catalogue_task.delay(pk))
-        self.message_user(
-            request,
-            ngettext(
-                "Catalogue import queued for %(n)d store; stock and listings update as it runs.",
-                "Catalogue import queued for %(n)d stores; stock and listings update as it runs.",
-                len(stores),
+        """A job per store: the import pages through the whole catalogue."""
+        jobs = [
+            job_start(
+                kind=JobKind.IMPORT_CATALOGUE, acting_user=request.user, params={"store_id": pk}
             )
-            % {"n": len(stores)},
-            messages.SUCCESS,
-        )
+            for pk in queryset.values_list("pk", flat=True)
+        ]
+        return jobs_started_response(request, jobs)
 
 
 @admin.register(Location)

@@ -2,20 +2,22 @@
 every number Amazon was told is recorded here and nobody edits history.
 
 Django's autodiscovery imports this module only: the orders' admin is imported here to be
-registered too (`__all__` names what this module provides)."""
+registered too, as are the jobs' (`__all__` names what this module provides)."""
 
 from django.contrib import admin
 from django.db.models import Sum
 from django.utils.html import format_html, format_html_join
 
-from accounts.admin import ReadOnlyAdminMixin
+from accounts.admin_mixins import ReadOnlyAdminMixin
 
+from .jobs.admin import JobAdmin
 from .models import AmazonFeed, QtyPush, WebhookEvent, WebhookRejection
 from .orders.admin import AmazonOrderAdmin, OrderStockEntryAdmin
 
 __all__ = [
     "AmazonFeedAdmin",
     "AmazonOrderAdmin",
+    "JobAdmin",
     "OrderStockEntryAdmin",
     "QtyPushAdmin",
     "QtyPushInline",

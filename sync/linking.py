@@ -61,22 +61,57 @@ def selling_list_link_by_sku(*, selling_list: SellingList, acting_user=None) -> 
     )
 
 
+# Bounds of a CSV upload: a catalogue's worth of links, SKUs as long as any vendor allows.
+MAX_CSV_BYTES = 5 * 1024 * 1024
+MAX_CSV_ROWS = 100_000
+MAX_SKU_LENGTH = 255
+# Errors kept for the downloadable report (and shown on the page, fewer).
+MAX_CSV_ERRORS = 1000
+
+
 def parse_link_csv(text: str) -> tuple[dict[str, str], list[str]]:
-    """Read a `shopify_sku,amazon_sku` CSV; returns the pairs and a message per bad line."""
+    """Read a `shopify_sku,amazon_sku` CSV; returns the pairs and a message per bad line.
+
+    Bounded: at most MAX_CSV_ROWS lines, SKUs of at most MAX_SKU_LENGTH characters and no NUL
+    (PostgreSQL refuses it); at most MAX_CSV_ERRORS messages, then one saying how many more.
+    Any error means nothing is linked: the merchant fixes the file and uploads it again.
+    """
     pairs: dict[str, str] = {}
     errors: list[str] = []
-    reader = csv.DictReader(io.StringIO(text))
-    if not reader.fieldnames or {"shopify_sku", "amazon_sku"} - set(reader.fieldnames):
-        return {}, ["The first line must name the columns: shopify_sku,amazon_sku"]
-    for line, row in enumerate(reader, start=2):
-        shopify_sku = (row.get("shopify_sku") or "").strip()
-        amazon_sku = (row.get("amazon_sku") or "").strip()
-        if not shopify_sku or not amazon_sku:
-            errors.append(f"Line {line}: both shopify_sku and amazon_sku are needed.")
-        elif shopify_sku in pairs:
-            errors.append(f"Line {line}: {shopify_sku} appears twice.")
+    more = 0
+
+    def error(message: str) -> None:
+        nonlocal more
+        if len(errors) < MAX_CSV_ERRORS:
+            errors.append(message)
         else:
-            pairs[shopify_sku] = amazon_sku
+            more += 1
+
+    if "\0" in text:
+        return {}, ["The file contains NUL characters: it is not a text CSV."]
+    reader = csv.DictReader(io.StringIO(text))
+    try:
+        if not reader.fieldnames or {"shopify_sku", "amazon_sku"} - set(reader.fieldnames):
+            return {}, ["The first line must name the columns: shopify_sku,amazon_sku"]
+        for line, row in enumerate(reader, start=2):
+            if line - 1 > MAX_CSV_ROWS:
+                return {}, [f"The file has more than {MAX_CSV_ROWS:,} lines: split it."]
+            shopify_sku = (row.get("shopify_sku") or "").strip()
+            amazon_sku = (row.get("amazon_sku") or "").strip()
+            if not shopify_sku or not amazon_sku:
+                error(f"Line {line}: both shopify_sku and amazon_sku are needed.")
+            elif max(len(shopify_sku), len(amazon_sku)) > MAX_SKU_LENGTH:
+                error(f"Line {line}: a SKU is longer than {MAX_SKU_LENGTH} characters.")
+            elif shopify_sku in pairs:
+                error(f"Line {line}: {shopify_sku} appears twice.")
+            else:
+                pairs[shopify_sku] = amazon_sku
+    except csv.Error as exc:  # e.g. a field longer than the csv module's limit
+        return {}, [f"Line {reader.line_num}: not a readable CSV line ({exc})."]
+    if more:
+        errors.append(f"… and {more:,} more errors.")
+    if not pairs and not errors:
+        errors.append("The file has no links below its header line.")
     return pairs, errors
 
 

@@ -10,12 +10,14 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from .jobs.models import Job
 from .orders.models import AmazonOrder, AmazonOrderItem, OrderStockEntry
 
 __all__ = [
     "AmazonFeed",
     "AmazonOrder",
     "AmazonOrderItem",
+    "Job",
     "OrderStockEntry",
     "QtyPush",
     "RateLimitBucket",

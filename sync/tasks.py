@@ -18,6 +18,7 @@ from .inbound.catalogue import catalogue_import
 from .inbound.events import stranded_events
 from .inbound.events import webhook_event_process as process_event
 from .inbound.webhooks import webhooks_subscribe
+from .jobs.tasks import run_job
 from .models import PushReason
 from .orders.tasks import (
     apply_pending_order_items_task,
@@ -29,7 +30,12 @@ from .outbox.recompute import listings_recompute
 from .reconcile import reconcile_run
 
 # Imported so that the worker (which autodiscovers `sync.tasks`) registers them too.
-__all__ = ["apply_pending_order_items_task", "import_due_orders_task", "import_orders_task"]
+__all__ = [
+    "apply_pending_order_items_task",
+    "import_due_orders_task",
+    "import_orders_task",
+    "run_job",
+]
 
 
 @shared_task(name=queues.PROCESS_WEBHOOK, bind=True, ignore_result=True, max_retries=8)

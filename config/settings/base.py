@@ -197,6 +197,7 @@ STOCKLINK_TASK_QUEUES = {
         "sync.connect_store",
         "sync.reconcile_all",
         "sync.account_switches_changed",
+        "sync.run_job",
     ],
 }
 STOCKLINK_QUEUES = list(STOCKLINK_TASK_QUEUES)

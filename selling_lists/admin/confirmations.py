@@ -1,63 +1,28 @@
 """Confirmation pages shared by the list and listing admins: Update Qty and rule changes."""
 
-from django.contrib import messages
 from django.contrib.admin import helpers
 from django.template.response import TemplateResponse
 from django.urls import reverse
-from django.utils.translation import ngettext
 
-from sync.outbox.actions import listings_update_qty
+from sync.jobs.admin import job_started_response
+from sync.jobs.models import JobKind
+from sync.jobs.services import job_start
 from sync.selectors import update_qty_preview
 
 # Rows shown on the Update Qty confirmation page; the rest are counted.
 PREVIEW_ROWS = 200
 
 
-def update_qty_action(modeladmin, request, queryset, listing_ids):
-    """Confirm (before → after), then queue the pushes and say what happened."""
+def update_qty_action(modeladmin, request, queryset, listing_ids, *, scope: dict):
+    """Confirm (before → after), then Update Qty as a background job.
+
+    `scope` says which listings the job takes: `{"listing_ids": [...]}` or
+    `{"selling_list_ids": [...]}` (read again when the job runs).
+    """
     listing_ids = list(listing_ids)
     if request.POST.get("post") == "yes":
-        summary = listings_update_qty(listing_ids=listing_ids, acting_user=request.user)
-        if summary.queued:
-            modeladmin.message_user(
-                request,
-                ngettext(
-                    "%(count)d listing is Pending Qty Update: its quantity is on its way to "
-                    "Amazon.",
-                    "%(count)d listings are Pending Qty Update: their quantities are on their "
-                    "way to Amazon.",
-                    summary.queued,
-                )
-                % {"count": summary.queued},
-                messages.SUCCESS,
-            )
-        if summary.sync_off_accounts:
-            modeladmin.message_user(
-                request,
-                f"Nothing was sent for {', '.join(summary.sync_off_accounts)}: “Keep "
-                "inventory in sync from Shopify to Amazon” is off for "
-                + ngettext("this account", "these accounts", len(summary.sync_off_accounts))
-                + ". Switch it on in the Amazon account first.",
-                messages.ERROR,
-            )
-        skipped = [
-            (summary.paused, "paused (Sync off)"),
-            (summary.fba, "FBA — managed by Amazon"),
-            (summary.stock_missing, "stock missing, Amazon left as it is"),
-        ]
-        for count, why in skipped:
-            if count:
-                modeladmin.message_user(
-                    request,
-                    ngettext(
-                        "%(count)d listing not sent: %(why)s.",
-                        "%(count)d listings not sent: %(why)s.",
-                        count,
-                    )
-                    % {"count": count, "why": why},
-                    messages.WARNING,
-                )
-        return None
+        job = job_start(kind=JobKind.UPDATE_QTY, acting_user=request.user, params=scope)
+        return job_started_response(request, job)
     rows = update_qty_preview(listing_ids)
     sync_off = sorted(
         {row.listing.amazon_account.name for row in rows}

@@ -1,20 +1,22 @@
 """Admin of Listings: the compact changelist, its filters, Update Qty, the rule-change preview."""
 
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.contrib.admin.views.main import ChangeList
 from django.core.exceptions import PermissionDenied
 from django.db.models import F, Q
-from django.http import Http404, HttpResponseRedirect
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
-from django.urls import path, reverse
+from django.urls import path
 from django.utils.html import format_html, format_html_join
-from django.utils.translation import ngettext
 
 from profiles.models import GlobalProfile
 from sync.admin import QtyPushInline
+from sync.jobs.admin import job_started_response
+from sync.jobs.models import JobKind
+from sync.jobs.services import job_start
 from sync.orders.admin import apply_unmatched_orders
-from sync.outbox.actions import listing_save, listings_apply_rule_change
+from sync.outbox.actions import listing_save
 from sync.outbox.results import compute_results
 from sync.selectors import update_qty_preview
 
@@ -185,18 +187,10 @@ class ListingAdmin(admin.ModelAdmin):
             raise PermissionDenied("Say which profile or Selling List changed.")
         ids = list(scope.values_list("pk", flat=True))
         if request.method == "POST":
-            summary = listings_apply_rule_change(listing_ids=ids, acting_user=request.user)
-            self.message_user(
-                request,
-                ngettext(
-                    "%(count)d listing is Pending Qty Update with its new quantity.",
-                    "%(count)d listings are Pending Qty Update with their new quantities.",
-                    summary.queued,
-                )
-                % {"count": summary.queued},
-                messages.SUCCESS,
+            job = job_start(
+                kind=JobKind.RULE_CHANGE, acting_user=request.user, params={"listing_ids": ids}
             )
-            return HttpResponseRedirect(reverse("admin:selling_lists_listing_changelist"))
+            return job_started_response(request, job)
         rows = update_qty_preview(ids)
         changes = [row for row in rows if not row.note and row.after != row.before]
         context = {
@@ -214,7 +208,8 @@ class ListingAdmin(admin.ModelAdmin):
 
     @admin.action(description="Update Qty on Amazon", permissions=["change"])
     def update_qty(self, request, queryset):
-        return update_qty_action(self, request, queryset, queryset.values_list("pk", flat=True))
+        ids = list(queryset.values_list("pk", flat=True))
+        return update_qty_action(self, request, queryset, ids, scope={"listing_ids": ids})
 
     @admin.display(description="product", ordering="variant__product__title")
     def product(self, obj):

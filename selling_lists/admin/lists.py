@@ -1,21 +1,45 @@
 """Admin of Selling Lists: linking, CSV links, Update Qty on a whole list, pausing."""
 
-from django.contrib import admin, messages
+import csv
+
+from django.contrib import admin
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count
-from django.http import HttpResponseRedirect
+from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
-from django.utils.translation import ngettext
 
-from sync.clients.errors import MarketplaceError
-from sync.linking import parse_link_csv, selling_list_link_by_sku, selling_list_link_skus
-from sync.orders.selectors import unmatched_items_for_listings
+from sync.jobs.admin import job_started_response, jobs_started_response
+from sync.jobs.models import JobKind
+from sync.jobs.services import job_start
+from sync.linking import MAX_CSV_BYTES, parse_link_csv
 
 from ..models import Listing, SellingList
 from .confirmations import rule_change_url, update_qty_action
+
+# Errors listed on the page; the rest are in the downloadable report.
+SHOWN_ERRORS = 20
+
+
+def _errors_key(pk: int) -> str:
+    return f"link_csv_errors_{pk}"
+
+
+def _read_upload(upload) -> tuple[dict[str, str], list[str]]:
+    """The pairs of an uploaded CSV, or why it cannot be used."""
+    if upload is None:
+        return {}, ["Choose a CSV file."]
+    if upload.size > MAX_CSV_BYTES:
+        return {}, [f"The file is larger than {MAX_CSV_BYTES // (1024 * 1024)} MB: split it."]
+    try:
+        text = upload.read().decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return {}, ["The file is not UTF-8 text."]
+    if not text.strip():
+        return {}, ["The file is empty."]
+    return parse_link_csv(text)
 
 
 @admin.register(SellingList)
@@ -39,30 +63,16 @@ class SellingListAdmin(admin.ModelAdmin):
 
     @admin.action(description="Link by SKU (Shopify SKU = Amazon SKU)", permissions=["change"])
     def link_by_sku(self, request, queryset):
-        for selling_list in queryset:
-            try:
-                summary = selling_list_link_by_sku(
-                    selling_list=selling_list, acting_user=request.user
-                )
-            except MarketplaceError as error:
-                self.message_user(request, f"{selling_list}: {error.message}", messages.ERROR)
-                continue
-            self.message_user(request, f"{selling_list}: {summary}.", messages.SUCCESS)
-            unmatched = unmatched_items_for_listings(summary.listing_ids).count()
-            if unmatched:
-                self.message_user(
-                    request,
-                    ngettext(
-                        "%(n)d Amazon order item was sold before its SKU was linked: select "
-                        "those listings and run “Apply unmatched orders” to take it off Shopify.",
-                        "%(n)d Amazon order items were sold before their SKUs were linked: "
-                        "select those listings and run “Apply unmatched orders” to take them off "
-                        "Shopify.",
-                        unmatched,
-                    )
-                    % {"n": unmatched},
-                    messages.WARNING,
-                )
+        """A job per list: reading Amazon's listings report takes a while."""
+        jobs = [
+            job_start(
+                kind=JobKind.LINK_BY_SKU,
+                acting_user=request.user,
+                params={"selling_list_id": selling_list.pk},
+            )
+            for selling_list in queryset
+        ]
+        return jobs_started_response(request, jobs)
 
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(_listings=Count("listings"))
@@ -72,7 +82,8 @@ class SellingListAdmin(admin.ModelAdmin):
     )
     def update_qty(self, request, queryset):
         ids = Listing.objects.filter(selling_list__in=queryset).values_list("pk", flat=True)
-        return update_qty_action(self, request, queryset, ids)
+        scope = {"selling_list_ids": list(queryset.values_list("pk", flat=True))}
+        return update_qty_action(self, request, queryset, ids, scope=scope)
 
     @admin.display(description="listings", ordering="_listings")
     def listing_count(self, obj):
@@ -80,8 +91,14 @@ class SellingListAdmin(admin.ModelAdmin):
 
     def get_urls(self):
         view = self.admin_site.admin_view(self.link_csv_view)
+        errors = self.admin_site.admin_view(self.link_csv_errors_view)
         return [
             path("<int:pk>/link-csv/", view, name="selling_lists_sellinglist_link_csv"),
+            path(
+                "<int:pk>/link-csv/errors.csv",
+                errors,
+                name="selling_lists_sellinglist_link_csv_errors",
+            ),
             *super().get_urls(),
         ]
 
@@ -91,53 +108,49 @@ class SellingListAdmin(admin.ModelAdmin):
         return format_html('<a href="{}">Link SKUs from a CSV</a>', url)
 
     def link_csv_view(self, request, pk):
-        """Link Shopify SKUs to other Amazon SKUs from an uploaded `shopify_sku,amazon_sku` CSV."""
+        """Link Shopify SKUs to other Amazon SKUs from an uploaded `shopify_sku,amazon_sku` CSV.
+
+        The file is checked here (bounded: size, lines, SKU length); the linking, which reads
+        Amazon's listings report, is a background job.
+        """
         selling_list = get_object_or_404(SellingList, pk=pk)
         if not self.has_change_permission(request, selling_list):
             raise PermissionDenied
         errors: list[str] = []
         if request.method == "POST":
-            upload = request.FILES.get("file")
-            if upload is None:
-                errors = ["Choose a CSV file."]
-            elif upload.size > 20 * 1024 * 1024:
-                errors = ["The file is larger than 20 MB: split it."]
-            else:
-                try:
-                    text = upload.read().decode("utf-8-sig")
-                except UnicodeDecodeError:
-                    text, errors = "", ["The file is not UTF-8 text."]
-                pairs, errors = parse_link_csv(text) if text else ({}, errors)
-                if pairs and not errors:
-                    try:
-                        summary = selling_list_link_skus(
-                            selling_list=selling_list, pairs=pairs, acting_user=request.user
-                        )
-                    except MarketplaceError as error:
-                        errors = [error.message]
-                    else:
-                        self.message_user(request, f"{selling_list}: {summary}.", messages.SUCCESS)
-                        for label, skus in (
-                            ("not in Shopify", summary.not_in_shopify),
-                            ("not on Amazon", summary.not_on_amazon),
-                        ):
-                            if skus:
-                                self.message_user(
-                                    request,
-                                    f"Not linked, {label}: {', '.join(skus[:20])}"
-                                    + (" …" if len(skus) > 20 else ""),
-                                    messages.WARNING,
-                                )
-                        url = reverse("admin:selling_lists_listing_changelist")
-                        return HttpResponseRedirect(f"{url}?selling_list__id__exact={pk}")
+            pairs, errors = _read_upload(request.FILES.get("file"))
+            request.session[_errors_key(pk)] = errors
+            if pairs and not errors:
+                job = job_start(
+                    kind=JobKind.LINK_CSV,
+                    acting_user=request.user,
+                    params={"selling_list_id": pk, "pairs": pairs},
+                )
+                return job_started_response(request, job)
         context = {
             **self.admin_site.each_context(request),
             "title": f"Link SKUs from a CSV — {selling_list}",
             "opts": self.model._meta,
             "selling_list": selling_list,
-            "errors": errors,
+            "errors": errors[:SHOWN_ERRORS],
+            "more_errors": max(len(errors) - SHOWN_ERRORS, 0),
+            "errors_url": reverse("admin:selling_lists_sellinglist_link_csv_errors", args=[pk]),
+            "max_mb": MAX_CSV_BYTES // (1024 * 1024),
         }
         return TemplateResponse(request, "selling_lists/link_csv.html", context)
+
+    def link_csv_errors_view(self, request, pk):
+        """The last upload's errors as a CSV file (at most MAX_CSV_ERRORS lines)."""
+        selling_list = get_object_or_404(SellingList, pk=pk)
+        if not self.has_change_permission(request, selling_list):
+            raise PermissionDenied
+        response = HttpResponse(content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="link-errors-{pk}.csv"'
+        writer = csv.writer(response)
+        writer.writerow(["error"])
+        for error in request.session.get(_errors_key(pk), []):
+            writer.writerow([error])
+        return response
 
     def response_change(self, request, obj):
         # A new profile or a pause changes what Amazon should show: preview, then confirm.

@@ -13,11 +13,13 @@ from django.utils.translation import ngettext
 
 from accounts.models import AmazonAccount
 
-from .apply import order_entries_apply_pending, order_entries_retry
+from ..jobs.admin import job_started_response
+from ..jobs.models import JobKind
+from ..jobs.services import job_start
+from .apply import order_entries_retry
 from .filters import FulfilmentFilter, ShopifyStateFilter, UnmatchedFilter
-from .matching import order_items_match_unmatched
 from .models import AmazonOrder, AmazonOrderItem, OrderStockEntry
-from .tasks import import_orders_task
+from .tasks import apply_pending_order_items_task, import_orders_task
 
 State = OrderStockEntry.State
 
@@ -57,28 +59,16 @@ def import_orders_now(modeladmin, request, queryset):
 
 @admin.action(description="Apply unmatched orders", permissions=["change"])
 def apply_unmatched_orders(modeladmin, request, queryset):
-    """For the listing changelist: apply orders whose SKU was sold before it was linked."""
-    summary = order_items_match_unmatched(listing_ids=queryset.values_list("pk", flat=True))
-    _report_match(request, summary)
+    """For the listing changelist: apply orders whose SKU was sold before it was linked.
 
-
-def _report_match(request, summary) -> None:
-    if not summary.matched:
-        messages.info(request, "No unmatched order items carry these SKUs.")
-        return
-    applied = (
-        order_entries_apply_pending(entry_ids=summary.entry_ids) if summary.entry_ids else None
+    Writing to Shopify is a background job; the page follows its progress.
+    """
+    job = job_start(
+        kind=JobKind.APPLY_UNMATCHED_ORDERS,
+        acting_user=request.user,
+        params={"listing_ids": list(queryset.values_list("pk", flat=True))},
     )
-    messages.success(
-        request,
-        ngettext(
-            "%(n)d order item is now matched to its listing.",
-            "%(n)d order items are now matched to their listings.",
-            summary.matched,
-        )
-        % {"n": summary.matched}
-        + (f" Shopify stock: {applied}." if applied else ""),
-    )
+    return job_started_response(request, job)
 
 
 # --- orders ------------------------------------------------------------------------------------
@@ -262,9 +252,12 @@ class AmazonOrderAdmin(admin.ModelAdmin):
 
     @admin.action(description="Apply unmatched orders", permissions=["change"])
     def apply_unmatched(self, request, queryset):
-        _report_match(
-            request, order_items_match_unmatched(order_ids=queryset.values_list("pk", flat=True))
+        job = job_start(
+            kind=JobKind.APPLY_UNMATCHED_ORDERS,
+            acting_user=request.user,
+            params={"order_ids": list(queryset.values_list("pk", flat=True))},
         )
+        return job_started_response(request, job)
 
     @admin.action(
         description="Import orders now (the selected orders' accounts)", permissions=["change"]
@@ -305,19 +298,24 @@ class AmazonOrderAdmin(admin.ModelAdmin):
 
 
 def _retry(request, entry_ids) -> None:
+    """Failed entries back to pending (here), written to Shopify by a worker (queued)."""
     retried = order_entries_retry(entry_ids=entry_ids, acting_user=request.user)
     if not retried:
         messages.info(request, "Nothing failed: there is nothing to retry.")
         return
-    summary = order_entries_apply_pending(entry_ids=retried)
+    accounts = OrderStockEntry.objects.filter(pk__in=retried).values_list(
+        "order_item__order__account_id", flat=True
+    )
+    for account_id in sorted(set(accounts)):
+        apply_pending_order_items_task.delay_on_commit(account_id)
     messages.success(
         request,
         ngettext(
-            "Retried %(n)d Shopify stock change: %(result)s.",
-            "Retried %(n)d Shopify stock changes: %(result)s.",
+            "Retrying %(n)d Shopify stock change in the background; its state shows here.",
+            "Retrying %(n)d Shopify stock changes in the background; their states show here.",
             len(retried),
         )
-        % {"n": len(retried), "result": summary},
+        % {"n": len(retried)},
     )
 
 

@@ -13,6 +13,7 @@ from django.test import RequestFactory
 from django.urls import NoReverseMatch, reverse
 
 from accounts.roles import ADMINISTRATOR, OPERATOR, PROJECT_APPS, ROLES, VIEWER, role_allows
+from sync.jobs.models import Job, JobKind
 from tests.factories import (
     AdminUserFactory,
     InventoryLevelFactory,
@@ -29,6 +30,8 @@ SECRETS = ("lwa-client-secret-role-test-1", "Atzr|refresh-role-test-2", "shpat_r
 CUSTOM_VIEWS = {
     "profiles_globalprofile_preview": ("post", "view"),
     "selling_lists_sellinglist_link_csv": ("get", "change"),
+    "selling_lists_sellinglist_link_csv_errors": ("get", "change"),
+    "sync_job_progress": ("get", "view"),
     "selling_lists_listing_rule_change": ("get", "change"),
     "sync_amazonorder_import_now": ("post", "change"),
     "auth_user_password_change": ("get", "change"),
@@ -49,6 +52,7 @@ def world():
     )
     InventoryLevelFactory(variant=listing.variant)
     MetafieldValueFactory(variant=listing.variant)
+    Job.objects.create(kind=JobKind.RECONCILE, params={})
     return listing
 
 

@@ -4,6 +4,7 @@ import pytest
 from django.urls import reverse
 
 from sync.models import QtyPush
+from tests.conftest import job_page_text
 from tests.factories import GlobalProfileFactory, InventoryLevelFactory, ListingFactory
 
 pytestmark = pytest.mark.django_db
@@ -27,7 +28,9 @@ def profile_form(profile, **changes):
     return data | changes
 
 
-def test_profile_change_previews_before_and_after_then_sends_on_confirmation(admin_client):
+def test_profile_change_previews_before_and_after_then_sends_on_confirmation(
+    admin_client, run_job_request
+):
     profile = GlobalProfileFactory(name="Candles", mode="cap", quantity=10)
     big = linked("CANDLE-BIG", stock=20, sent=10, selling_list__profile=profile)
     linked("CANDLE-LOW", stock=3, sent=3, selling_list=big.selling_list)
@@ -45,7 +48,10 @@ def test_profile_change_previews_before_and_after_then_sends_on_confirmation(adm
     ]
     assert not QtyPush.objects.exists(), "nothing is sent before the merchant confirms"
 
-    admin_client.post(preview_url)
+    _, job = run_job_request(lambda: admin_client.post(preview_url))
+    assert "1 listing is Pending Qty Update with its new quantity." in job_page_text(
+        admin_client, job
+    )
     push = QtyPush.objects.get()
     assert (push.listing.sku, push.quantity, push.reason) == ("CANDLE-BIG", 5, "profile_change")
 

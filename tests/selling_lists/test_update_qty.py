@@ -5,8 +5,10 @@ from django.contrib.auth.models import Permission
 from django.urls import reverse
 
 from selling_lists.models import FulfillmentChannel, ListingStatus
+from sync.jobs.models import JobState
 from sync.models import PushState, QtyPush
 from sync.outbox.actions import listings_update_qty as update_qty
+from tests.conftest import job_page_text
 from tests.factories import GlobalProfileFactory, UserFactory, stocked_listing
 
 pytestmark = pytest.mark.django_db
@@ -65,7 +67,9 @@ def test_update_qty_counts_paused_fba_and_missing_stock_listings_it_does_not_sen
     assert (summary.queued, summary.paused, summary.fba, summary.stock_missing) == (0, 1, 1, 1)
 
 
-def test_listing_action_shows_before_and_after_then_queues_on_confirmation(admin_client):
+def test_listing_action_shows_before_and_after_then_queues_on_confirmation(
+    admin_client, run_job_request
+):
     listing = stocked_listing(7, last_sent_quantity=4)
     data = {"action": "update_qty", "_selected_action": [listing.pk]}
 
@@ -77,14 +81,19 @@ def test_listing_action_shows_before_and_after_then_queues_on_confirmation(admin
     assert [(r.before, r.after) for r in rows] == [(4, 7)]
     assert QtyPush.objects.count() == 0  # nothing before confirmation
 
-    done = admin_client.post(reverse(CHANGELIST), {**data, "post": "yes"}, follow=True)
+    response, job = run_job_request(
+        lambda: admin_client.post(reverse(CHANGELIST), {**data, "post": "yes"})
+    )
 
+    assert response["Location"] == reverse("admin:sync_job_change", args=[job.pk])
+    assert job.state == JobState.DONE
     assert QtyPush.objects.get().quantity == 7
-    text = " ".join(str(m) for m in done.context["messages"])
-    assert "1 listing is Pending Qty Update" in text
+    assert "1 listing is Pending Qty Update" in job_page_text(admin_client, job)
 
 
-def test_listing_action_says_clearly_when_sync_is_off_for_the_account(admin_client):
+def test_listing_action_says_clearly_when_sync_is_off_for_the_account(
+    admin_client, run_job_request
+):
     listing = stocked_listing(7, selling_list__amazon_account__inventory_sync_enabled=False)
     data = {"action": "update_qty", "_selected_action": [listing.pk]}
 
@@ -92,21 +101,24 @@ def test_listing_action_says_clearly_when_sync_is_off_for_the_account(admin_clie
     assert listing.amazon_account.name in page.context["sync_off_accounts"]
     assert page.context["to_send"] == 0
 
-    done = admin_client.post(reverse(CHANGELIST), {**data, "post": "yes"}, follow=True)
-    text = " ".join(str(m) for m in done.context["messages"])
+    _, job = run_job_request(
+        lambda: admin_client.post(reverse(CHANGELIST), {**data, "post": "yes"})
+    )
+    text = job_page_text(admin_client, job)
     assert f"Nothing was sent for {listing.amazon_account.name}" in text
     assert "is off" in text
     assert QtyPush.objects.count() == 0
 
 
-def test_selling_list_action_updates_every_listing_of_the_list(admin_client):
+def test_selling_list_action_updates_every_listing_of_the_list(admin_client, run_job_request):
     first = stocked_listing(5)
     second = stocked_listing(6, selling_list=first.selling_list)
     url = reverse("admin:selling_lists_sellinglist_changelist")
     data = {"action": "update_qty", "_selected_action": [first.selling_list.pk], "post": "yes"}
 
-    admin_client.post(url, data)
+    _, job = run_job_request(lambda: admin_client.post(url, data))
 
+    assert job.state == JobState.DONE and job.done == job.total == 2
     assert set(QtyPush.objects.values_list("listing_id", "quantity")) == {
         (first.pk, 5),
         (second.pk, 6),

@@ -1,13 +1,16 @@
 """Catalogue import and Link by SKU, over real HTTP against the sandbox with the real clients."""
 
 import pytest
+from django.urls import reverse
 
 from accounts.models import InventoryLevel, Location, MetafieldValue, Variant
 from profiles.models import default_profile
 from sandbox.shopify.models import Variant as SandboxVariant
 from selling_lists.models import Listing, ListingStatus, SellingList
 from sync.inbound.catalogue import catalogue_import
+from sync.jobs.models import JobState
 from sync.linking import selling_list_link_by_sku
+from tests.conftest import job_page_text
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -81,7 +84,7 @@ def test_link_by_sku_reads_amazon_and_marks_fba(sandbox_world):
 
 
 def test_csv_links_shopify_skus_to_other_amazon_skus_and_reports_the_rest(
-    sandbox_world, admin_client
+    sandbox_world, admin_client, run_job_request
 ):
     from django.core.files.uploadedfile import SimpleUploadedFile
     from django.urls import reverse
@@ -103,13 +106,16 @@ def test_csv_links_shopify_skus_to_other_amazon_skus_and_reports_the_rest(
         b"shopify_sku,amazon_sku\nSKU-000002,AMZ-BLUE-M\nSKU-404,AMZ-X\nSKU-000003,AMZ-NOT-LISTED\n"
     )
     url = reverse("admin:selling_lists_sellinglist_link_csv", args=[selling_list.pk])
-    response = admin_client.post(url, {"file": SimpleUploadedFile("links.csv", csv)}, follow=True)
+    _, job = run_job_request(
+        lambda: admin_client.post(url, {"file": SimpleUploadedFile("links.csv", csv)})
+    )
 
     linked = Listing.objects.get(selling_list=selling_list)
     assert (linked.sku, linked.variant.sku) == ("AMZ-BLUE-M", "SKU-000002")
-    messages = [str(m) for m in response.context["messages"]]
-    assert any("not in Shopify: SKU-404" in m for m in messages)
-    assert any("not on Amazon: AMZ-NOT-LISTED" in m for m in messages)
+    assert job.state == JobState.DONE and job.summary.startswith("US: 1 linked")
+    page = job_page_text(admin_client, job)
+    assert "SKU-404: not in Shopify, not linked." in page
+    assert "AMZ-NOT-LISTED: not on Amazon, not linked." in page
 
 
 def test_a_csv_without_its_header_is_refused_with_the_reason(admin_client):
@@ -123,3 +129,68 @@ def test_a_csv_without_its_header_is_refused_with_the_reason(admin_client):
     response = admin_client.post(url, {"file": SimpleUploadedFile("l.csv", b"a,b\n1,2\n")})
     assert "must name the columns: shopify_sku,amazon_sku" in response.content.decode()
     assert not Listing.objects.exists()
+
+
+def _selling_list(world):
+    return SellingList.objects.create(
+        name="US",
+        amazon_account=world.account,
+        marketplace_id="ATVPDKIKX0DER",
+        shopify_store=world.store,
+        profile=default_profile(),
+    )
+
+
+def test_link_by_sku_in_the_admin_is_a_job_that_links_over_http(
+    sandbox_world, admin_client, run_job_request
+):
+    world = sandbox_world(variants=4, locations=1)
+    catalogue_import(store=world.store)
+    selling_list = _selling_list(world)
+
+    response, job = run_job_request(
+        lambda: admin_client.post(
+            reverse("admin:selling_lists_sellinglist_changelist"),
+            {"action": "link_by_sku", "_selected_action": [selling_list.pk]},
+        )
+    )
+
+    assert response["Location"] == reverse("admin:sync_job_change", args=[job.pk])
+    assert job.state == JobState.DONE
+    assert Listing.objects.filter(selling_list=selling_list).count() == 4
+    assert "US: 4 linked" in job_page_text(admin_client, job)
+
+
+def test_catalogue_import_in_the_admin_is_a_job_that_reads_the_shop(
+    sandbox_world, admin_client, run_job_request
+):
+    world = sandbox_world(variants=5, locations=2)
+
+    _, job = run_job_request(
+        lambda: admin_client.post(
+            reverse("admin:accounts_shopifystore_changelist"),
+            {"action": "import_catalogue", "_selected_action": [world.store.pk]},
+        )
+    )
+
+    assert job.state == JobState.DONE and (job.done, job.total) == (5, 5)
+    assert world.store.variants.count() == 5
+    assert "imported 5 variants" in job_page_text(admin_client, job)
+
+
+def test_reconcile_now_in_the_admin_is_a_job_that_reads_amazon_back(
+    sandbox_world, admin_client, run_job_request
+):
+    world = sandbox_world(variants=3, locations=1)
+    catalogue_import(store=world.store)
+    selling_list_link_by_sku(selling_list=_selling_list(world))
+
+    _, job = run_job_request(
+        lambda: admin_client.post(
+            reverse("admin:accounts_amazonaccount_changelist"),
+            {"action": "reconcile_now", "_selected_action": [world.account.pk]},
+        )
+    )
+
+    assert job.state == JobState.DONE
+    assert "Read back 3 Amazon quantities" in job_page_text(admin_client, job)

@@ -17,6 +17,7 @@ from sync.clients.factory import substitute
 from sync.clients.shopify_data import ItemStock, StaleQuantity
 from sync.orders import apply, intake, matching, placement, selectors
 from sync.orders.models import AmazonOrder, AmazonOrderItem, OrderStockEntry
+from tests.conftest import job_page_text
 from tests.factories import (
     AmazonAccountFactory,
     GlobalProfileFactory,
@@ -385,21 +386,28 @@ def test_orders_changelist_shows_applied_and_failed_with_filters(world, admin_cl
     assert "Take off Shopify stock" in detail.content.decode()
 
 
-def test_retry_action_applies_a_failed_entry(world, admin_client):
+def test_retry_action_applies_a_failed_entry_in_a_worker(
+    world, admin_client, django_capture_on_commit_callbacks
+):
     world.amazon.orders = [remote()]
     intake.orders_import(account=world.account, now=NOW)
     entry = OrderStockEntry.objects.get()
     OrderStockEntry.objects.filter(pk=entry.pk).update(state=State.FAILED, error="boom")
 
-    response = admin_client.post(
-        reverse("admin:sync_amazonorder_changelist"),
-        {"action": "retry", "_selected_action": [entry.order_item.order_id]},
-        follow=True,
-    )
+    with django_capture_on_commit_callbacks(execute=False) as queued:
+        response = admin_client.post(
+            reverse("admin:sync_amazonorder_changelist"),
+            {"action": "retry", "_selected_action": [entry.order_item.order_id]},
+            follow=True,
+        )
+    entry.refresh_from_db()
+    assert entry.state == State.PENDING, "the request writes nothing to Shopify"
+    assert "Retrying 1 Shopify stock change in the background" in response.content.decode()
 
+    for callback in queued:  # the worker
+        callback()
     entry.refresh_from_db()
     assert entry.state == State.APPLIED and "Retried by admin" in entry.note
-    assert "1 applied to Shopify" in response.content.decode()
 
 
 def test_import_now_button_imports_every_account(
@@ -460,15 +468,20 @@ def test_account_action_import_orders_now_warns_when_fbm_sync_is_off(
     assert world.shopify.calls == 0
 
 
-def test_listing_action_apply_unmatched_orders_takes_the_units_off_shopify(world, rf, admin_user):
-    from sync.orders.admin import apply_unmatched_orders
-
+def test_listing_action_apply_unmatched_orders_takes_the_units_off_shopify(
+    world, admin_client, run_job_request
+):
     world.amazon.orders = [remote(sku="SKU-LATER", quantity=3)]
     run(world)
     Listing.objects.filter(pk=world.listing.pk).update(sku="SKU-LATER")
-    request = admin_request(rf, admin_user)
 
-    apply_unmatched_orders(None, request, Listing.objects.filter(pk=world.listing.pk))
+    _, job = run_job_request(
+        lambda: admin_client.post(
+            reverse("admin:selling_lists_listing_changelist"),
+            {"action": "apply_unmatched_orders", "_selected_action": [world.listing.pk]},
+        )
+    )
 
-    assert [str(m) for m in request._messages][0].startswith("1 order item is now matched")
+    assert job.summary.startswith("1 order item is now matched")
+    assert "1 order item is now matched" in job_page_text(admin_client, job)
     assert world.shopify.levels[(world.variant.inventory_item_id, world.location.shopify_id)] == 7
