@@ -69,11 +69,12 @@ def test_starting_a_job_answers_at_once_and_a_worker_then_runs_the_slow_handler_
         progress.advance(2)
         return "Did 2 things."
 
+    admin_client.get(reverse("admin:sync_job_changelist"))  # first request: URLs, templates
     with django_capture_on_commit_callbacks(execute=False) as queued:
         started = time.monotonic()
         response = admin_client.post("/start-job/")
         elapsed = time.monotonic() - started
-    assert elapsed < 1.0
+    assert elapsed < 1.0, f"the request took {elapsed:.2f} s"
     job = Job.objects.get()
     assert response.status_code == 302
     assert response["Location"] == reverse("admin:sync_job_change", args=[job.pk])
