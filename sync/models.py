@@ -167,14 +167,20 @@ class QtyPush(models.Model):
 
 
 class WebhookEvent(models.Model):
-    """A Shopify webhook delivery we accepted (signature good), kept for dedupe and audit."""
+    """A Shopify webhook delivery we accepted (signature good), kept for dedupe and audit.
+
+    Headers are stored whole or the delivery is refused (400): never truncated, so two distinct
+    event ids stay distinct (HEADER_MAX_LENGTH, docs/security.md).
+    """
+
+    HEADER_MAX_LENGTH = 255
 
     store = models.ForeignKey(
         "accounts.ShopifyStore", on_delete=models.CASCADE, related_name="webhook_events"
     )
-    topic = models.CharField(max_length=60)
-    event_id = models.CharField("X-Shopify-Event-Id", max_length=100)
-    webhook_id = models.CharField("X-Shopify-Webhook-Id", max_length=100, blank=True)
+    topic = models.CharField(max_length=HEADER_MAX_LENGTH)
+    event_id = models.CharField("X-Shopify-Event-Id", max_length=HEADER_MAX_LENGTH)
+    webhook_id = models.CharField("X-Shopify-Webhook-Id", max_length=HEADER_MAX_LENGTH, blank=True)
     triggered_at = models.DateTimeField(null=True, blank=True)
     received_at = models.DateTimeField(default=timezone.now)
     payload = models.JSONField(default=dict)
@@ -196,7 +202,8 @@ class WebhookRejection(models.Model):
     """A counter of refused webhook deliveries per store (null: unknown shop), reason and day.
 
     Counting, not storing: a forged request leaves no payload behind, and a flood of them adds
-    one row per day and reason, not one per request.
+    one row per day and reason, not one per request. With Redis, requests count there and a
+    task adds the counts here every few seconds (sync/inbound/webhooks.py).
     """
 
     class Reason(models.TextChoices):
@@ -204,6 +211,7 @@ class WebhookRejection(models.Model):
         MISSING_SIGNATURE = "missing_signature", "Missing signature"
         BAD_SIGNATURE = "bad_signature", "Signature does not match"
         MALFORMED = "malformed", "Signed, but not valid JSON"
+        BAD_HEADER = "bad_header", "Signed, but a header is too long or not text"
 
     store = models.ForeignKey(
         "accounts.ShopifyStore",

@@ -2,7 +2,8 @@
 
 Beat (CELERY_BEAT_SCHEDULE in config/settings/base.py): `dispatch_due_work` every few
 seconds queues sends whose back-off is over, read-backs that are due and feeds to poll, and
-puts pushes of dead workers back to pending; `reconcile_run` is the hourly safety net.
+puts pushes of dead workers back to pending; `reconcile_run` is the hourly safety net;
+`flush_webhook_rejections_task` moves refused-webhook counts from Redis to the database.
 Task names are explicit (`sync.<verb>`): services queue some of them by name (sync/queues.py),
 and the worker queues in production are routed by them.
 """
@@ -17,7 +18,7 @@ from .clients.errors import RateLimited, TransientError
 from .inbound.catalogue import catalogue_import
 from .inbound.events import stranded_events
 from .inbound.events import webhook_event_process as process_event
-from .inbound.webhooks import webhooks_subscribe
+from .inbound.webhooks import FLUSH_REJECTIONS, webhook_rejections_flush, webhooks_subscribe
 from .jobs.tasks import run_job
 from .models import PushReason
 from .orders.tasks import (
@@ -113,3 +114,10 @@ def account_switches_changed_task(account_id: int) -> str:
     """Statuses follow the switches at once; turning a switch on sends what differs."""
     ids = list(Listing.objects.filter(amazon_account_id=account_id).values_list("pk", flat=True))
     return str(listings_recompute(listing_ids=ids, reason=PushReason.SYNC_ON))
+
+
+@shared_task(name=FLUSH_REJECTIONS, ignore_result=True)
+def flush_webhook_rejections_task() -> int:
+    """Add the refused-webhook counts gathered in Redis to the admin's table. Queued a few
+    seconds after a first refusal, and by beat every minute in case one was lost."""
+    return webhook_rejections_flush()

@@ -183,6 +183,7 @@ STOCKLINK_TASK_QUEUES = {
         "sync.confirm_pushes",
         "sync.poll_feed",
         "sync.dispatch_due_work",
+        "sync.flush_webhook_rejections",
         "stocklink.beat_heartbeat",
     ],
     # Amazon orders to Shopify stock.
@@ -234,6 +235,9 @@ CELERY_BEAT_SCHEDULE = {
     # Sends whose back-off is over, due read-backs, feeds to poll, claims of dead workers.
     "sync-dispatch-due-work": {"task": "sync.dispatch_due_work", "schedule": 5.0},
     "orders-import": {"task": "sync.import_due_orders", "schedule": 300.0},
+    # Refused webhooks are counted in Redis off the database's path; this adds any count whose
+    # own flush was lost (sync/inbound/webhooks.py).
+    "sync-flush-webhook-rejections": {"task": "sync.flush_webhook_rejections", "schedule": 60.0},
     # Webhooks are not enough on their own: re-read Shopify, read Amazon back, repair drift.
     "reconcile": {
         "task": "sync.reconcile_all",

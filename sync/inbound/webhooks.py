@@ -1,10 +1,12 @@
 """Shopify webhooks in: receive (verify, dedupe, store, queue) and subscribe.
 
     webhook_receive(headers=..., raw_body=...)   the view's whole job, in milliseconds
+    webhook_rejections_flush()                    Redis's rejection counts → WebhookRejection
     webhooks_subscribe(store=...)                 webhookSubscriptionCreate for every topic
 
 A payload is only a "something changed" signal: Shopify builds it when it sends it, deliveries
 repeat and arrive out of order. `events.py` re-reads what changed when it processes them.
+Hostile input answers 4xx, never 5xx, on SQLite and PostgreSQL (docs/security.md, "Webhooks").
 """
 
 from __future__ import annotations
@@ -12,12 +14,18 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, date, datetime
+from functools import cache
 
-from django.db import IntegrityError, transaction
-from django.db.models import F
+import redis
+from celery import current_app
+from django.db import IntegrityError, connection, transaction
+from django.db.models import DateTimeField, F, Value
+from django.db.models.functions import Greatest
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
@@ -60,6 +68,20 @@ SUBSCRIBED_TOPICS = (
     "locations/activate",
     "locations/deactivate",
 )
+# Stored whole or refused: a longer header is not Shopify's (its event ids are UUIDs).
+STORED_HEADERS = (
+    ("topic", "X-Shopify-Topic"),
+    ("event_id", "X-Shopify-Event-Id"),
+    ("webhook_id", "X-Shopify-Webhook-Id"),
+)
+# Shopify's payloads nest a few levels; deeper is refused before it reaches the database.
+MAX_JSON_DEPTH = 64
+# PostgreSQL's jsonb refuses \u0000 and no database stores a lone surrogate.
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+FLUSH_REJECTIONS = "sync.flush_webhook_rejections"
+# A first rejection queues a flush this much later; the ones until then only touch Redis.
+REJECTIONS_FLUSH_DELAY = 10
 
 
 @dataclass(frozen=True)
@@ -69,84 +91,260 @@ class WebhookOutcome:
     event_id: int | None = None
 
 
-def _count_rejection(store: ShopifyStore | None, reason: str) -> None:
-    now = timezone.now()
-    day = timezone.localdate(now)
-    rows = WebhookRejection.objects.filter(store=store, reason=reason, day=day)
-    with transaction.atomic():
-        if rows.update(count=F("count") + 1, last_at=now):
-            return
-        try:
-            with transaction.atomic():
-                WebhookRejection.objects.create(
-                    store=store, reason=reason, day=day, count=1, last_at=now
-                )
-        except IntegrityError:  # another request created today's counter first
-            rows.update(count=F("count") + 1, last_at=now)
-
-
-def _parse_triggered_at(value: str) -> datetime | None:
-    if not value:
-        return None
-    try:
-        parsed = parse_datetime(value.strip().replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    if parsed is not None and timezone.is_naive(parsed):
-        parsed = timezone.make_aware(parsed, timezone.UTC)
-    return parsed
-
-
 def webhook_receive(*, headers: Mapping[str, str], raw_body: bytes) -> WebhookOutcome:
     """Verify, dedupe and store one delivery, and queue its processing.
 
     The HMAC is checked on the raw body before anything is parsed or stored: an unknown shop,
-    a missing or wrong signature → 401, nothing stored, a rejection counter goes up. A signed
-    body that is not a JSON object → 400 (Shopify retries it). A repeated X-Shopify-Event-Id →
-    200 and nothing done.
+    a missing or wrong signature → 401, nothing stored, a rejection counted (in Redis when
+    there is one). A signed body that is not a JSON object, or a header too long to store
+    whole → 400 (Shopify retries it). A repeated X-Shopify-Event-Id → 200 and nothing done.
+    Queries: the store, then one INSERT … ON CONFLICT DO NOTHING.
     """
     domain = (headers.get("X-Shopify-Shop-Domain") or "").strip().lower()
-    store = ShopifyStore.objects.filter(shop_domain=domain).first() if domain else None
+    store = (
+        ShopifyStore.objects.filter(shop_domain=domain).first()
+        if domain and _storable_text(domain)
+        else None
+    )
     if store is None:
         _count_rejection(None, WebhookRejection.Reason.UNKNOWN_SHOP)
         return WebhookOutcome(401, "Unknown shop.")
     signature = headers.get("X-Shopify-Hmac-Sha256") or ""
     if not signature:
-        _count_rejection(store, WebhookRejection.Reason.MISSING_SIGNATURE)
+        _count_rejection(store.pk, WebhookRejection.Reason.MISSING_SIGNATURE)
         return WebhookOutcome(401, "Missing X-Shopify-Hmac-Sha256.")
     if not verify_webhook(store.webhook_secret, raw_body, signature):
-        _count_rejection(store, WebhookRejection.Reason.BAD_SIGNATURE)
+        _count_rejection(store.pk, WebhookRejection.Reason.BAD_SIGNATURE)
         return WebhookOutcome(401, "Invalid signature.")
     try:
-        payload = json.loads(raw_body)
-        if not isinstance(payload, dict):
-            raise ValueError("expected a JSON object")
-    except (ValueError, UnicodeDecodeError) as exc:
-        _count_rejection(store, WebhookRejection.Reason.MALFORMED)
-        return WebhookOutcome(400, f"The body is not a JSON object: {exc}")
-    topic = (headers.get("X-Shopify-Topic") or "").strip().lower()
-    event_id = (headers.get("X-Shopify-Event-Id") or "").strip()
+        payload = _parse_payload(raw_body)
+    except (ValueError, RecursionError) as exc:  # UnicodeDecodeError is a ValueError
+        _count_rejection(store.pk, WebhookRejection.Reason.MALFORMED)
+        reason = exc if isinstance(exc, ValueError) else "nested too deeply"
+        return WebhookOutcome(400, f"The body is not a JSON object: {reason}")
+    values = {}
+    for field, header in STORED_HEADERS:
+        values[field] = (headers.get(header) or "").strip()
+        if not _storable_text(values[field]):
+            _count_rejection(store.pk, WebhookRejection.Reason.BAD_HEADER)
+            return WebhookOutcome(
+                400,
+                f"{header} must be printable text of at most "
+                f"{WebhookEvent.HEADER_MAX_LENGTH} characters.",
+            )
+    topic = values["topic"].lower()
+    event_id = values["event_id"]
     if not event_id:
         # Older deliveries may lack it; the same body on the same topic is the same event.
         event_id = "sha256:" + hashlib.sha256(topic.encode() + b"\0" + raw_body).hexdigest()
     handled = topic in ITEM_TOPICS or topic in LOCATION_TOPICS
-    try:
-        with transaction.atomic():
-            event = WebhookEvent.objects.create(
-                store=store,
-                topic=topic,
-                event_id=event_id[:100],
-                webhook_id=(headers.get("X-Shopify-Webhook-Id") or "")[:100],
-                triggered_at=_parse_triggered_at(headers.get("X-Shopify-Triggered-At") or ""),
-                payload=payload,
-                processed_at=None if handled else timezone.now(),
-                outcome="" if handled else "Topic not used by Stocklink.",
-            )
-            if handled:
-                queues.enqueue_on_commit(queues.PROCESS_WEBHOOK, event.pk)
-    except IntegrityError:
+    pk = _insert_unless_duplicate(
+        WebhookEvent(
+            store=store,
+            topic=topic,
+            event_id=event_id,
+            webhook_id=values["webhook_id"],
+            triggered_at=_parse_triggered_at(headers.get("X-Shopify-Triggered-At") or ""),
+            payload=payload,
+            processed_at=None if handled else timezone.now(),
+            outcome="" if handled else "Topic not used by Stocklink.",
+        )
+    )
+    if pk is None:
         return WebhookOutcome(200, "Duplicate event: already received.")
-    return WebhookOutcome(200, "Queued." if handled else "Ignored topic.", event.pk)
+    if handled:
+        queues.enqueue_on_commit(queues.PROCESS_WEBHOOK, pk)
+    return WebhookOutcome(200, "Queued." if handled else "Ignored topic.", pk)
+
+
+def _storable_text(value: str) -> bool:
+    """Fits a header column whole and has no NUL or other control character."""
+    return len(value) <= WebhookEvent.HEADER_MAX_LENGTH and value.isprintable()
+
+
+def _reject_constant(name: str):
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"{text[:20]} is out of range")
+    return value
+
+
+def _parse_payload(raw_body: bytes) -> dict:
+    payload = json.loads(raw_body, parse_constant=_reject_constant, parse_float=_finite_float)
+    if not isinstance(payload, dict):
+        raise ValueError("expected a JSON object")
+    return _storable(payload, 0)
+
+
+def _storable(value, depth: int):
+    """The payload with each NUL or lone surrogate in a string replaced by U+FFFD.
+
+    Nothing else changes: the payload is a signal whose ids are numbers, and `events.py`
+    re-reads the rest from Shopify, so a delivery is never refused (and retried until Shopify
+    drops the subscription) because a product title holds a character no database stores.
+    """
+    if depth > MAX_JSON_DEPTH:
+        raise ValueError(f"nested deeper than {MAX_JSON_DEPTH} levels")
+    if isinstance(value, str):
+        return _UNSTORABLE.sub("\ufffd", value)
+    if isinstance(value, list):
+        return [_storable(item, depth + 1) for item in value]
+    if isinstance(value, dict):
+        return {_storable(k, depth + 1): _storable(v, depth + 1) for k, v in value.items()}
+    return value
+
+
+def _parse_triggered_at(value: str) -> datetime | None:
+    try:
+        parsed = parse_datetime(value.strip().replace("Z", "+00:00"))
+        if parsed is None:
+            return None
+        if timezone.is_naive(parsed):
+            parsed = timezone.make_aware(parsed, UTC)
+        return parsed.astimezone(UTC)  # year 1 at +14:00 does not exist in UTC
+    except (ValueError, OverflowError):
+        return None
+
+
+def _insert_unless_duplicate(event: WebhookEvent) -> int | None:
+    """INSERT … ON CONFLICT (store, event id) DO NOTHING RETURNING id: the new row's id, or
+    None for a delivery we already have. One statement, no savepoint (SQLite ≥ 3.35, PG)."""
+    meta = WebhookEvent._meta
+    fields = [f for f in meta.concrete_fields if not f.primary_key]
+    quote = connection.ops.quote_name
+    sql = "INSERT INTO {} ({}) VALUES ({}) ON CONFLICT ({}, {}) DO NOTHING RETURNING {}".format(
+        quote(meta.db_table),
+        ", ".join(quote(f.column) for f in fields),
+        ", ".join(["%s"] * len(fields)),
+        quote(meta.get_field("store").column),
+        quote(meta.get_field("event_id").column),
+        quote(meta.pk.column),
+    )
+    params = [f.get_db_prep_save(f.pre_save(event, add=True), connection) for f in fields]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    return row[0] if row else None
+
+
+# --- rejection counters --------------------------------------------------------------------
+#
+# With Redis (production), a refused delivery costs one Redis round trip and no database write:
+# a flood of forged requests must not slow genuine deliveries down. The first one queues a flush
+# REJECTIONS_FLUSH_DELAY seconds later, and beat flushes every minute in case a flush was lost.
+# Without Redis (the embedded default) the counters are written at once, as the rate limiter's
+# buckets are (sync/ratelimit.py).
+
+Counts = dict[tuple[date, int | None, str], tuple[int, datetime]]
+
+
+@cache
+def _redis_client(url: str) -> redis.Redis:
+    return redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
+
+
+def _redis_keys() -> tuple[str, str, str]:
+    """Counts, last times and the "flush queued" flag, per database (tests share a Redis)."""
+    base = f"stocklink:{connection.settings_dict['NAME']}:webhook-rejections"
+    return f"{base}:count", f"{base}:last", f"{base}:flush-queued"
+
+
+def _count_rejection(store_id: int | None, reason: str) -> None:
+    now = timezone.now()
+    key = (timezone.localdate(now), store_id, reason)
+    url = conf.redis_url()
+    if url:
+        try:
+            if _count_in_redis(_redis_client(url), key, now):
+                _queue_flush()
+            return
+        except redis.RedisError:
+            logger.warning("Redis refused a webhook rejection count; writing it to the database")
+    _add_counts({key: (1, now)})
+
+
+def _count_in_redis(client: redis.Redis, key, now: datetime) -> bool:
+    """Count one rejection; True when no flush was queued yet (one round trip)."""
+    day, store_id, reason = key
+    field = f"{day.isoformat()}|{store_id or ''}|{reason}"
+    counts, lasts, flag = _redis_keys()
+    pipe = client.pipeline(transaction=False)
+    pipe.hincrby(counts, field, 1)
+    pipe.hset(lasts, field, now.isoformat())
+    # Expires on its own, so a lost flush cannot stop later ones being queued.
+    pipe.set(flag, "1", nx=True, ex=REJECTIONS_FLUSH_DELAY * 6)
+    return bool(pipe.execute()[2])
+
+
+def _queue_flush() -> None:
+    try:
+        current_app.tasks[FLUSH_REJECTIONS].apply_async(countdown=REJECTIONS_FLUSH_DELAY)
+    except Exception:  # the broker is down: beat's flush catches up; the answer stays a 401
+        logger.warning("Could not queue %s", FLUSH_REJECTIONS, exc_info=True)
+
+
+def webhook_rejections_flush() -> int:
+    """Add the rejection counts gathered in Redis to `WebhookRejection`; returns the rows
+    touched. Taking the counts is atomic; if the database refuses them they go back."""
+    url = conf.redis_url()
+    if not url:
+        return 0
+    client = _redis_client(url)
+    counts_key, lasts_key, flag_key = _redis_keys()
+    client.delete(flag_key)  # rejections from now on queue the next flush
+    pipe = client.pipeline(transaction=True)
+    pipe.hgetall(counts_key)
+    pipe.hgetall(lasts_key)
+    pipe.delete(counts_key, lasts_key)
+    raw_counts, raw_lasts, _ = pipe.execute()
+    counts: Counts = {}
+    for field, number in raw_counts.items():
+        day, store_id, reason = field.decode().split("|")
+        last = raw_lasts.get(field)
+        last_at = datetime.fromisoformat(last.decode()) if last else timezone.now()
+        counts[(date.fromisoformat(day), int(store_id) if store_id else None, reason)] = (
+            int(number),
+            last_at,
+        )
+    try:
+        _add_counts(counts, stores_may_be_gone=True)
+    except Exception:
+        back = client.pipeline(transaction=False)
+        for field, number in raw_counts.items():
+            back.hincrby(counts_key, field, int(number))
+            if field in raw_lasts:
+                back.hset(lasts_key, field, raw_lasts[field])
+        back.execute()
+        raise
+    return len(counts)
+
+
+def _add_counts(counts: Counts, *, stores_may_be_gone: bool = False) -> None:
+    store_ids = {store_id for _, store_id, _ in counts if store_id is not None}
+    if stores_may_be_gone and store_ids:
+        # A deleted store's counters went with it (CASCADE); its late counts go too.
+        store_ids = set(ShopifyStore.objects.filter(pk__in=store_ids).values_list("pk", flat=True))
+    with transaction.atomic():
+        for (day, store_id, reason), (number, last_at) in sorted(
+            counts.items(), key=lambda item: (item[0][0], item[0][1] or 0, item[0][2])
+        ):
+            if store_id is not None and store_id not in store_ids:
+                continue
+            rows = WebhookRejection.objects.filter(store_id=store_id, reason=reason, day=day)
+            later = Greatest(F("last_at"), Value(last_at, output_field=DateTimeField()))
+            if rows.update(count=F("count") + number, last_at=later):
+                continue
+            try:
+                with transaction.atomic():
+                    WebhookRejection.objects.create(
+                        store_id=store_id, reason=reason, day=day, count=number, last_at=last_at
+                    )
+            except IntegrityError:  # another process created this counter first
+                rows.update(count=F("count") + number, last_at=later)
 
 
 # --- subscriptions -----------------------------------------------------------------------------
