@@ -59,6 +59,11 @@ def orders_interval() -> timedelta:
     return timedelta(seconds=settings.SYNC_ORDERS_INTERVAL_SECONDS)
 
 
+def interactive_timeout() -> float:
+    """Seconds a vendor call may take while a person waits for it (Test connection)."""
+    return settings.SYNC_INTERACTIVE_TIMEOUT
+
+
 def redis_url() -> str:
     return settings.REDIS_URL
 

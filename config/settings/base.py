@@ -262,6 +262,8 @@ SYNC_CONFIRM_DELAY = env.float("SYNC_CONFIRM_DELAY", default=2.0)
 SYNC_FIRST_FEED_POLL = env.float("SYNC_FIRST_FEED_POLL", default=5.0)
 # A worker's claim on pushes lapses after this; a killed worker's pushes are then sent again.
 SYNC_CLAIM_LEASE_SECONDS = env.float("SYNC_CLAIM_LEASE_SECONDS", default=600.0)
+# Seconds a vendor call may take while a person waits in the admin (Test connection).
+SYNC_INTERACTIVE_TIMEOUT = env.float("SYNC_INTERACTIVE_TIMEOUT", default=10.0)
 # Listings recomputed per transaction (queries grow with batches, not rows).
 SYNC_RECOMPUTE_BATCH_SIZE = env.int("SYNC_RECOMPUTE_BATCH_SIZE", default=2000)
 # Share of Amazon's published rates we use, and the longest a worker waits for a token.

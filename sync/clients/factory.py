@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from accounts.models import AmazonAccount, ShopifyStore
 
+from .. import conf
 from .amazon import AmazonClient
 from .amazon_data import AmazonConfig
 from .protocols import AmazonApi, ShopifyApi
@@ -42,10 +43,6 @@ def substitute(
         _substitutes.update(previous)
 
 
-# A bound for calls a person waits on ("Test connection" answers within the request).
-INTERACTIVE_TIMEOUT = 5.0
-
-
 def amazon_client(
     account: AmazonAccount, marketplace_id: str | None = None, *, interactive: bool = False
 ) -> AmazonApi:
@@ -69,7 +66,7 @@ def amazon_client(
             endpoint=account.endpoint,
             token_url=account.token_url,
         ),
-        **({"timeout": INTERACTIVE_TIMEOUT} if interactive else {}),
+        **({"timeout": conf.interactive_timeout()} if interactive else {}),
     )
 
 
@@ -105,9 +102,5 @@ def shopify_client(store: ShopifyStore, *, interactive: bool = False) -> Shopify
         token=store.oauth_token if token_valid else None,
         token_expires_at=store.oauth_token_expires_at if token_valid else None,
         on_token=keep_token if uses_grant else None,
-        **(
-            {"timeout": (INTERACTIVE_TIMEOUT, INTERACTIVE_TIMEOUT), "max_retries": 2}
-            if interactive
-            else {}
-        ),
+        **({"timeout": (conf.interactive_timeout(),) * 2, "max_retries": 2} if interactive else {}),
     )

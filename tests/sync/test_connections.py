@@ -5,6 +5,8 @@ from django.contrib.messages import get_messages
 from django.urls import reverse
 
 from accounts.models import AmazonAccount, ShopifyStore
+from sync.clients.factory import amazon_client, shopify_client
+from tests.factories import AmazonAccountFactory, ShopifyStoreFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -55,3 +57,13 @@ def test_wrong_shopify_token_is_reported_as_refused(sandbox_world, admin_client)
     store.save()
     [(level, message)] = run_action(admin_client, "shopifystore", world.store.pk)
     assert level == "error" and "Shopify refused the credentials" in message
+
+
+def test_test_connection_clients_are_bounded_by_the_interactive_timeout(settings):
+    settings.SYNC_INTERACTIVE_TIMEOUT = 7.0
+
+    amazon = amazon_client(AmazonAccountFactory(), "ATVPDKIKX0DER", interactive=True)
+    shopify = shopify_client(ShopifyStoreFactory(), interactive=True)
+
+    assert amazon.timeout == 7.0
+    assert (shopify.timeout, shopify.max_retries) == ((7.0, 7.0), 2)
