@@ -6,6 +6,11 @@
   function refresh() {
     const data = new FormData(form);
     data.set("_object_id", box.dataset.objectId);
+    // A two-box chooser (filter_horizontal) selects its chosen options only on submit: send them.
+    form.querySelectorAll("select.filtered[id$='_to']").forEach((chosen) => {
+      data.delete(chosen.name);
+      for (const option of chosen.options) data.append(chosen.name, option.value);
+    });
     fetch(box.dataset.url, {method: "POST", body: data, credentials: "same-origin"})
       .then((r) => r.text()).then((html) => { box.innerHTML = html; });
   }
