@@ -68,7 +68,8 @@ class ListingChangeList(ChangeList):
 @admin.register(Listing)
 class ListingAdmin(admin.ModelAdmin):
     # Compact: fits 1280 px. SKU and product on one line, Shopify → Result → Amazon, a badge.
-    list_display = ["sku_product", "selling_list", "marketplace_country", "quantities", "state"]
+    # The marketplace is the Selling List's (and a filter), so it needs no column of its own.
+    list_display = ["sku_product", "selling_list", "quantities", "state"]
     list_display_links = ["sku_product"]
     list_filter = [
         "status",

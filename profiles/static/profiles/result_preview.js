@@ -16,4 +16,14 @@
   }
   form.addEventListener("input", () => { clearTimeout(timer); timer = setTimeout(refresh, 250); });
   form.addEventListener("change", () => { clearTimeout(timer); timer = setTimeout(refresh, 50); });
+  // Moving options between the chooser's boxes fires no event: watch the chosen box instead.
+  const watch = new MutationObserver(() => { clearTimeout(timer); timer = setTimeout(refresh, 50); });
+  function observeChosen() {
+    form.querySelectorAll("select.filtered[id$='_to']").forEach((chosen) => {
+      watch.observe(chosen, {childList: true});
+    });
+  }
+  // SelectFilter builds its boxes on load, after this script has run.
+  if (document.readyState === "complete") observeChosen();
+  else window.addEventListener("load", observeChosen);
 })();
