@@ -4,14 +4,12 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 
 from .health import HealthView, WebHealthView
-from .views import metrics
-
-admin.site.site_header = "Stocklink"
-admin.site.site_title = "Stocklink"
-admin.site.index_title = "Shopify → Amazon stock sync"
+from .views import favicon, metrics
 
 urlpatterns = [
     path("", RedirectView.as_view(url="/admin/", permanent=False)),
+    # Browsers ask for /favicon.ico on every page whatever the page says.
+    path("favicon.ico", favicon),
     path("admin/", admin.site.urls),
     path("webhooks/", include("sync.urls")),
     path("health/", HealthView.as_view(), name="health"),

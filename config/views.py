@@ -1,7 +1,8 @@
 """Operational endpoints that belong to the deployment, not to an app."""
 
 from django.conf import settings
-from django.http import Http404, HttpResponse
+from django.http import Http404, HttpResponse, HttpResponsePermanentRedirect
+from django.templatetags.static import static
 from django.utils.crypto import constant_time_compare
 from django_prometheus.exports import ExportToDjangoView
 
@@ -22,3 +23,8 @@ def metrics(request):
     elif not settings.DEBUG:
         raise Http404
     return ExportToDjangoView(request)
+
+
+def favicon(request):
+    """Browsers ask for /favicon.ico whatever the page links: send them to the static icon."""
+    return HttpResponsePermanentRedirect(static("stocklink/favicon.svg"))

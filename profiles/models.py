@@ -159,7 +159,8 @@ class GlobalProfile(models.Model):
             and GlobalProfile.objects.filter(pk=self.pk, is_default=True).exists()
         ):
             errors["is_default"] = (
-                "One profile must stay the default: make another profile the default instead."
+                "One profile must stay the default: make another profile the default instead "
+                "(tick “Default profile” on it; this one then stops being the default)."
             )
         if self.source == StockSource.METAFIELD and not self.metafield_key:
             errors["metafield_key"] = "Name the metafield (namespace.key) that holds the stock."
@@ -174,6 +175,12 @@ class GlobalProfile(models.Model):
             errors["max_quantity"] = "“Never more than” is below N: raise it or leave it blank."
         if errors:
             raise ValidationError(errors)
+
+    def validate_constraints(self, exclude=None):
+        # Ticking "default profile" moves the flag here on save (above): not a clash.
+        if self.is_default:
+            exclude = {*(exclude or ()), "is_default"}
+        super().validate_constraints(exclude=exclude)
 
     def describe(self) -> str:
         label = QtyMode(self.mode).label.split(" — ")[0]

@@ -6,6 +6,7 @@ import time
 from dataclasses import dataclass, field
 
 from django.db import transaction
+from django.utils.translation import ngettext
 
 from selling_lists.models import FulfillmentChannel, Listing, ListingStatus, SellingList
 
@@ -31,11 +32,15 @@ class LinkSummary:
     def __str__(self):
         text = (
             f"{self.linked} linked ({self.fba} FBA), {self.already_linked} already linked, "
-            f"{len(self.not_on_amazon)} SKUs not on Amazon"
+            f"{_skus(len(self.not_on_amazon))} not on Amazon"
         )
         if self.not_in_shopify:
-            text += f", {len(self.not_in_shopify)} SKUs not in Shopify"
+            text += f", {_skus(len(self.not_in_shopify))} not in Shopify"
         return text
+
+
+def _skus(count: int) -> str:
+    return ngettext("%(n)d SKU", "%(n)d SKUs", count) % {"n": count}
 
 
 def amazon_listings_by_sku(client: AmazonApi, *, sleep=time.sleep) -> dict:

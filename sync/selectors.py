@@ -65,7 +65,7 @@ def profile_preview(form: forms.ModelForm, *, profile: GlobalProfile | None = No
     """
     if form.is_bound:
         if not form.is_valid():
-            return {"preview_errors": [f"{k}: {' '.join(v)}" for k, v in form.errors.items()]}
+            return {"preview_errors": _labelled_errors(form)}
         candidate: GlobalProfile = form.save(commit=False)
         location_ids = frozenset(loc.pk for loc in form.cleaned_data.get("locations") or [])
     else:
@@ -91,7 +91,54 @@ def profile_preview(form: forms.ModelForm, *, profile: GlobalProfile | None = No
             listing.selling_list.profile = candidate
         results = compute_results(listings, location_overrides={profile_pk: location_ids})
         linked = [(listing, results[listing.pk][1]) for listing in listings]
-    return {"samples": samples, "linked": linked, "static": rule.is_static}
+    return {
+        "samples": samples,
+        "linked": linked,
+        "static": rule.is_static,
+        "warnings": profile_warnings(rule),
+    }
+
+
+def _labelled_errors(form: forms.ModelForm) -> list[str]:
+    """Each error with the label the merchant sees beside the field (none for the whole form)."""
+    errors = []
+    for name, messages in form.errors.items():
+        field = form.fields.get(name)
+        label = f"{field.label}: " if field is not None and name != "__all__" else ""
+        errors.extend(f"{label}{message}" for message in messages)
+    return errors
+
+
+def profile_warnings(rule: Rule) -> list[str]:
+    """Settings that contradict each other: saved as asked, but worth a second look."""
+    warnings = []
+    if rule.is_static:
+        return warnings
+    if rule.threshold is not None and rule.percentage is not None and rule.percentage < 100:
+        # The smallest stock that survives the threshold after the percentage.
+        survives = next(
+            (s for s in range(1, 10_000) if s * rule.percentage // 100 > rule.threshold), None
+        )
+        if survives is not None and survives > rule.threshold + 1:
+            warnings.append(
+                f"{rule.percentage}% of the stock, then 0 at or below {rule.threshold}: "
+                f"Amazon shows 0 until Shopify has {survives} or more. Is that what you want?"
+            )
+        if rule.keep_one and rule.threshold >= 1:
+            warnings.append(
+                "“Never round a positive stock down to 0” has no effect: the threshold "
+                f"sends 0 at or below {rule.threshold} anyway."
+            )
+    if (
+        rule.max_quantity is not None
+        and rule.threshold is not None
+        and rule.max_quantity <= rule.threshold
+    ):
+        warnings.append(
+            f"“Never more than {rule.max_quantity}” is at or below the threshold "
+            f"{rule.threshold}: Amazon always gets 0."
+        )
+    return warnings
 
 
 def _sample_snapshot(stock: int, rule: Rule) -> StockSnapshot:

@@ -28,7 +28,7 @@ SANDBOX_ENABLED = env.bool("SANDBOX_ENABLED", default=False)
 DJANGO_APPS = [
     "django_prometheus",
     "health_check",
-    "django.contrib.admin",
+    "config.apps.StocklinkAdminConfig",  # Django's admin with our site (config/admin_site.py)
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -247,6 +247,8 @@ CELERY_BEAT_SCHEDULE = {
     "beat-heartbeat": {"task": "stocklink.beat_heartbeat", "schedule": 15.0},
 }
 STOCKLINK_BEAT_STALE_SECONDS = env.float("STOCKLINK_BEAT_STALE_SECONDS", default=120.0)
+# The admin warns when a store with Selling Lists sent no webhook for this long (sync/health.py).
+STOCKLINK_WEBHOOK_SILENCE_HOURS = env.float("STOCKLINK_WEBHOOK_SILENCE_HOURS", default=24.0)
 
 # The sync engine (read at call time through sync/conf.py; docs/architecture.md).
 # Few changes go by patchListingsItem, many by one JSON_LISTINGS_FEED; docs/BENCHMARKS.md has

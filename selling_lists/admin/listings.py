@@ -22,6 +22,7 @@ from sync.selectors import update_qty_preview
 
 from ..models import Listing, SellingList
 from ..selectors import listings_with_stock
+from .bulk import move_to_selling_list, pause_sync, resume_sync, set_own_rule
 from .confirmations import PREVIEW_ROWS, update_qty_action
 
 
@@ -68,22 +69,16 @@ class ListingChangeList(ChangeList):
 
 @admin.register(Listing)
 class ListingAdmin(admin.ModelAdmin):
-    list_display = [
-        "sku",
-        "product",
-        "selling_list",
-        "marketplace_country",
-        "shopify_stock_col",
-        "result_col",
-        "last_sent_quantity",
-        "amazon_quantity",
-        "status",
-        "fulfillment_channel",
-    ]
+    # Compact: fits 1280 px. SKU and product on one line, Shopify → Result → Amazon, a badge.
+    # The marketplace is the Selling List's (and a filter), so it needs no column of its own.
+    list_display = ["sku_product", "selling_list", "quantities", "state"]
+    list_display_links = ["sku_product"]
     list_filter = [
         "status",
         OutOfSyncFilter,
         "selling_list",
+        ("amazon_account", admin.RelatedOnlyFieldListFilter),
+        ("marketplace", admin.RelatedOnlyFieldListFilter),
         ("selling_list__profile", admin.RelatedOnlyFieldListFilter),
         "fulfillment_channel",
         "paused",
@@ -92,7 +87,14 @@ class ListingAdmin(admin.ModelAdmin):
     search_fields = ["sku", "asin", "variant__title", "variant__product__title", "variant__sku"]
     autocomplete_fields = ["selling_list", "variant"]
     list_per_page = 100
-    actions = ["update_qty", apply_unmatched_orders]
+    actions = [
+        "update_qty",
+        apply_unmatched_orders,
+        move_to_selling_list,
+        set_own_rule,
+        pause_sync,
+        resume_sync,
+    ]
     inlines = [QtyPushInline]
     readonly_fields = [
         "amazon_account",
@@ -155,6 +157,12 @@ class ListingAdmin(admin.ModelAdmin):
     def get_queryset(self, request):
         return listings_with_stock(super().get_queryset(request))
 
+    def lookup_allowed(self, lookup, value, request=None):
+        # The sync-health page links failures grouped by Amazon's message.
+        if lookup == "status_message":
+            return True
+        return super().lookup_allowed(lookup, value, request)
+
     def get_changelist(self, request, **kwargs):
         return ListingChangeList
 
@@ -214,6 +222,45 @@ class ListingAdmin(admin.ModelAdmin):
     @admin.display(description="product", ordering="variant__product__title")
     def product(self, obj):
         return str(obj.variant) if obj.variant_id else "— variant gone —"
+
+    @admin.display(description="Amazon SKU · product", ordering="sku")
+    def sku_product(self, obj):
+        product = self.product(obj)
+        return format_html(
+            '<span class="listing-line" title="{} · {}"><span class="sku">{}</span>'
+            '<span class="product">{}</span></span>',
+            obj.sku,
+            product,
+            obj.sku,
+            product,
+        )
+
+    @admin.display(description="Shopify → Result → Amazon")
+    def quantities(self, obj):
+        result = obj.result
+        shown = "unchanged" if result.quantity is None else result.quantity
+        amazon = "—" if obj.amazon_quantity is None else obj.amazon_quantity
+        differs = obj.amazon_quantity is not None and obj.amazon_quantity != result.quantity
+        return format_html(
+            '<span class="qty-flow"><span class="stock">{}</span><span class="arrow">→</span>'
+            '<span class="result" title="{}">{}</span><span class="arrow">→</span>'
+            '<span class="amazon{}">{}</span></span>',
+            obj.shopify_stock,
+            " → ".join(result.trace),
+            shown,
+            " differs" if differs else "",
+            amazon,
+        )
+
+    @admin.display(description="state", ordering="status")
+    def state(self, obj):
+        # One badge per status value: states added to ListingStatus show up without a change here.
+        return format_html(
+            '<span class="badge badge-{}" title="{}">{}</span>',
+            obj.status,
+            obj.status_message,
+            obj.get_status_display(),
+        )
 
     @admin.display(description="marketplace", ordering="marketplace__country")
     def marketplace_country(self, obj):

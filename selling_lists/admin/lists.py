@@ -10,6 +10,7 @@ from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
+from django.utils.translation import ngettext
 
 from sync.jobs.admin import job_started_response, jobs_started_response
 from sync.jobs.models import JobKind
@@ -54,11 +55,17 @@ class SellingListAdmin(admin.ModelAdmin):
         "listing_count",
         "csv_link",
     ]
-    list_filter = ["amazon_account", "marketplace", "shopify_store", "profile", "paused"]
+    list_filter = [
+        "amazon_account",
+        ("marketplace", admin.RelatedOnlyFieldListFilter),
+        "shopify_store",
+        "profile",
+        "paused",
+    ]
     search_fields = ["name"]
     autocomplete_fields = ["amazon_account", "shopify_store", "profile"]
     list_select_related = ["amazon_account", "marketplace", "shopify_store", "profile"]
-    readonly_fields = ["created_at", "updated_at"]
+    readonly_fields = ["listings_link", "created_at", "updated_at"]
     actions = ["update_qty", "link_by_sku"]
 
     @admin.action(description="Link by SKU (Shopify SKU = Amazon SKU)", permissions=["change"])
@@ -87,7 +94,15 @@ class SellingListAdmin(admin.ModelAdmin):
 
     @admin.display(description="listings", ordering="_listings")
     def listing_count(self, obj):
-        return obj._listings
+        return format_html('<a href="{}">{}</a>', _listings_url(obj), obj._listings)
+
+    @admin.display(description="listings")
+    def listings_link(self, obj):
+        if obj.pk is None:
+            return "—"
+        count = obj.listings.count()
+        label = ngettext("%(n)d listing", "%(n)d listings", count) % {"n": count}
+        return format_html('<a href="{}">{}</a>', _listings_url(obj), label)
 
     def get_urls(self):
         view = self.admin_site.admin_view(self.link_csv_view)
@@ -155,9 +170,15 @@ class SellingListAdmin(admin.ModelAdmin):
     def response_change(self, request, obj):
         # A new profile or a pause changes what Amazon should show: preview, then confirm.
         if {"profile", "paused"} & set(getattr(request, "_changed_fields", ())):
+            self.message_user(request, f"“{obj}” was saved. Review what it changes on Amazon.")
             return HttpResponseRedirect(rule_change_url(selling_list=obj.pk))
         return super().response_change(request, obj)
 
     def save_model(self, request, obj, form, change):
         request._changed_fields = form.changed_data
         super().save_model(request, obj, form, change)
+
+
+def _listings_url(selling_list) -> str:
+    url = reverse("admin:selling_lists_listing_changelist")
+    return f"{url}?selling_list__id__exact={selling_list.pk}"
