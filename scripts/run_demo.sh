@@ -16,9 +16,14 @@ export STOCKLINK_BASE_URL=${STOCKLINK_BASE_URL:-http://127.0.0.1:$PORT}
 mkdir -p var/broker/processed var/log
 $PY manage.py migrate --noinput
 
+# The login first: it is ready before the admin answers (a new password each run).
+$PY manage.py demo_admin
+
 pids=()
 cleanup() { kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true; }
-trap cleanup EXIT INT TERM
+trap cleanup EXIT
+# Ctrl-C or a TERM is how the demo is meant to stop: stop the processes and exit cleanly.
+trap 'cleanup; exit 0' INT TERM
 
 $CELERY -A config worker -Q "$QUEUES" --loglevel=INFO --concurrency=2 --hostname="demo@%h" \
   >var/log/worker.log 2>&1 &
@@ -41,5 +46,5 @@ $PY manage.py demo_seed
 echo
 echo "Stocklink is running: web, Celery worker and beat (logs in var/log/). Ctrl-C stops them."
 echo "To restart one by hand, in another shell: make demo-worker, make demo-beat."
-$PY manage.py demo_admin
+echo "Admin: $STOCKLINK_BASE_URL/admin/ (the login is printed above)."
 wait "$web"

@@ -1,7 +1,6 @@
 """The spec validator itself, the contract check, and bulk seeding."""
 
 import json
-import time
 
 import jsonschema
 import pytest
@@ -74,14 +73,13 @@ def test_contract_check_validates_every_recorded_answer(
     assert amazon_contract.check() == 2  # the token call is checked apart, by its LWA shape
 
 
-def test_seed_creates_seller_and_listings_in_bulk(transactional_db):
+def test_seed_creates_seller_and_listings_in_bulk(transactional_db, django_assert_max_num_queries):
     listings = [
         (f"SKU-{n:06d}", n % 7, "AMAZON_NA" if n % 10 == 0 else "DEFAULT") for n in range(20_000)
     ]
 
-    started = time.monotonic()
-    creds = seed_seller(listings=listings)
-    elapsed = time.monotonic() - started
+    with django_assert_max_num_queries(60):  # bulk writes: queries do not grow with listings
+        creds = seed_seller(listings=listings)
 
     assert set(creds) == {
         "seller_id",
@@ -95,7 +93,6 @@ def test_seed_creates_seller_and_listings_in_bulk(transactional_db):
     assert seller.listings.count() == 20_000
     assert Listing.objects.filter(fulfillment_channel_code="AMAZON_NA").count() == 2_000
     assert Listing.objects.get(sku="SKU-000013").quantity == 13 % 7
-    assert elapsed < 10, f"seeding 20,000 listings took {elapsed:.1f}s"
 
 
 def test_seed_refuses_unknown_channels_and_negative_stock(transactional_db):
