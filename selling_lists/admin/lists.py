@@ -152,7 +152,9 @@ class SellingListAdmin(admin.ModelAdmin):
             "errors_url": reverse("admin:selling_lists_sellinglist_link_csv_errors", args=[pk]),
             "max_mb": MAX_CSV_BYTES // (1024 * 1024),
         }
-        return TemplateResponse(request, "selling_lists/link_csv.html", context)
+        # A refused file is the client's error: 400, with the reasons on the page.
+        status = 400 if errors else 200
+        return TemplateResponse(request, "selling_lists/link_csv.html", context, status=status)
 
     def link_csv_errors_view(self, request, pk):
         """The last upload's errors as a CSV file (at most MAX_CSV_ERRORS lines)."""
