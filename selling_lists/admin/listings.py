@@ -11,6 +11,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import ngettext
 
+from accounts.admin_large import EstimatedCountPaginator, sku_first_search
 from profiles.models import GlobalProfile
 from sync.admin import QtyPushInline
 from sync.orders.admin import apply_unmatched_orders
@@ -150,8 +151,20 @@ class ListingAdmin(admin.ModelAdmin):
         ("History", {"fields": ["created_at", "updated_at"], "classes": ["collapse"]}),
     ]
 
+    # 300,000 listings (docs/BENCHMARKS.md): no COUNT(*) of the table on every page.
+    show_full_result_count = False
+    paginator = EstimatedCountPaginator
+
     def get_queryset(self, request):
         return listings_with_stock(super().get_queryset(request))
+
+    def get_search_results(self, request, queryset, search_term):
+        """A SKU, typed whole or its start, is found on the SKU index; anything else (titles,
+        ASIN) falls back to the substring search of `search_fields`."""
+        by_sku = sku_first_search(queryset, search_term)
+        if by_sku is not None:
+            return by_sku, False
+        return super().get_search_results(request, queryset, search_term)
 
     def get_changelist(self, request, **kwargs):
         return ListingChangeList
