@@ -1,6 +1,7 @@
 """Reads of the sync engine shared by the admin and the tasks: what Amazon would be told.
 
 update_qty_preview(listing_ids)          before → after of "Update Qty" and rule changes
+update_qty_overview(listing_ids, rows=)  the Update Qty page: the rows shown, counts in SQL
 profile_preview(form, profile=...)       the "Result" preview of a Global Profile form
 """
 
@@ -8,13 +9,15 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django import forms
+from django.db.models import Count, Q, QuerySet
 
+from accounts.bulk import id_set
 from profiles.models import GlobalProfile
 from profiles.rules import Rule, Source, StockSnapshot, compute
 from selling_lists.models import Listing
 from selling_lists.selectors import listings_with_stock
 
-from .outbox.decide import sync_block
+from .outbox.decide import blocked_listings, sync_block
 from .outbox.results import compute_results
 
 
@@ -30,11 +33,22 @@ class PushPreview:
 
 def update_qty_preview(listing_ids: Iterable[int]) -> list[PushPreview]:
     """Before → after of each listing, in a constant number of queries."""
-    listings = list(
-        Listing.objects.filter(pk__in=list(listing_ids))
-        .select_related("selling_list__profile", "amazon_account", "variant__product")
+    return _previews(_scope(listing_ids))
+
+
+def _scope(listing_ids: Iterable[int]) -> QuerySet[Listing]:
+    if isinstance(listing_ids, QuerySet):
+        return Listing.objects.filter(pk__in=listing_ids)  # a subquery: ids never leave SQL
+    return Listing.objects.filter(pk__in=id_set(set(listing_ids)))
+
+
+def _previews(scope: QuerySet[Listing], limit: int | None = None) -> list[PushPreview]:
+    listings = (
+        scope.select_related("selling_list__profile", "amazon_account", "variant__product")
+        .defer("amazon_account__lwa_client_secret", "amazon_account__refresh_token")
         .order_by("sku")
     )
+    listings = list(listings[:limit] if limit is not None else listings)
     results = compute_results(listings)  # with the oversell guard's reserved quantities
     rows = []
     for listing in listings:
@@ -50,6 +64,45 @@ def update_qty_preview(listing_ids: Iterable[int]) -> list[PushPreview]:
             note = ""
         rows.append(PushPreview(listing, listing.last_sent_quantity, result.quantity, note))
     return rows
+
+
+@dataclass(frozen=True)
+class QtyOverview:
+    """The Update Qty confirmation page of any number of listings: the first rows, and counts."""
+
+    rows: list[PushPreview]  # the first ones by SKU, computed now
+    total: int
+    to_send: int  # neither blocked (sync_block) nor flagged stock missing
+    sync_off_accounts: list[str]
+
+
+def update_qty_overview(listing_ids: Iterable[int], *, rows: int) -> QtyOverview:
+    """Before → after of the first `rows` listings by SKU, and the counts of all of them, in a
+    constant number of queries whatever their number (a Selling List of 100,000).
+
+    The counts come from SQL: blocked is `blocked_listings` (the same answer as `sync_block`);
+    stock missing is the flag the last recompute stored, so it may lag a stock change that has
+    not been recomputed yet. The rows shown are computed now.
+    """
+    scope = _scope(listing_ids)
+    blocked = blocked_listings()
+    counts = scope.aggregate(
+        total=Count("pk"),
+        blocked=Count("pk", filter=blocked),
+        missing=Count("pk", filter=Q(stock_missing=True) & ~blocked),
+    )
+    sync_off = sorted(
+        scope.filter(amazon_account__inventory_sync_enabled=False)
+        .order_by()
+        .values_list("amazon_account__name", flat=True)
+        .distinct()
+    )
+    return QtyOverview(
+        rows=_previews(scope, limit=rows),
+        total=counts["total"],
+        to_send=counts["total"] - counts["blocked"] - counts["missing"],
+        sync_off_accounts=sync_off,
+    )
 
 
 # --- the Global Profile "Result" preview -------------------------------------------------------

@@ -7,7 +7,7 @@ from django.urls import reverse
 from django.utils.translation import ngettext
 
 from sync.outbox.actions import listings_update_qty
-from sync.selectors import update_qty_preview
+from sync.selectors import update_qty_overview
 
 # Rows shown on the Update Qty confirmation page; the rest are counted.
 PREVIEW_ROWS = 200
@@ -15,9 +15,8 @@ PREVIEW_ROWS = 200
 
 def update_qty_action(modeladmin, request, queryset, listing_ids):
     """Confirm (before → after), then queue the pushes and say what happened."""
-    listing_ids = list(listing_ids)
     if request.POST.get("post") == "yes":
-        summary = listings_update_qty(listing_ids=listing_ids, acting_user=request.user)
+        summary = listings_update_qty(listing_ids=list(listing_ids), acting_user=request.user)
         if summary.queued:
             modeladmin.message_user(
                 request,
@@ -58,24 +57,17 @@ def update_qty_action(modeladmin, request, queryset, listing_ids):
                     messages.WARNING,
                 )
         return None
-    rows = update_qty_preview(listing_ids)
-    sync_off = sorted(
-        {row.listing.amazon_account.name for row in rows}
-        - {
-            row.listing.amazon_account.name
-            for row in rows
-            if row.listing.amazon_account.inventory_sync_enabled
-        }
-    )
+    # The rows shown and counts from SQL: a Selling List of 100,000 in a constant time.
+    overview = update_qty_overview(listing_ids, rows=PREVIEW_ROWS)
     context = {
         **modeladmin.admin_site.each_context(request),
         "title": "Update Qty: send these quantities to Amazon?",
         "opts": modeladmin.model._meta,
-        "rows": rows[:PREVIEW_ROWS],
-        "hidden_rows": max(len(rows) - PREVIEW_ROWS, 0),
-        "total": len(rows),
-        "to_send": sum(1 for row in rows if not row.note),
-        "sync_off_accounts": sync_off,
+        "rows": overview.rows,
+        "hidden_rows": max(overview.total - len(overview.rows), 0),
+        "total": overview.total,
+        "to_send": overview.to_send,
+        "sync_off_accounts": overview.sync_off_accounts,
         "selected_ids": [str(pk) for pk in queryset.values_list("pk", flat=True)],
         "action": request.POST.get("action", "update_qty"),
         "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
