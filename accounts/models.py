@@ -247,6 +247,8 @@ class Product(models.Model):
 
     class Meta:
         ordering = ["title"]
+        # The Variants changelist sorts by product title: read in that order, cut at a page.
+        indexes = [models.Index(fields=["title"], name="product_title")]
         constraints = [
             models.UniqueConstraint(fields=["store", "shopify_id"], name="unique_product_per_store")
         ]

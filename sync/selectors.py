@@ -36,19 +36,24 @@ def update_qty_preview(listing_ids: Iterable[int]) -> list[PushPreview]:
     return _previews(_scope(listing_ids))
 
 
-def _scope(listing_ids: Iterable[int]) -> QuerySet[Listing]:
-    if isinstance(listing_ids, QuerySet):
-        return Listing.objects.filter(pk__in=listing_ids)  # a subquery: ids never leave SQL
-    return Listing.objects.filter(pk__in=id_set(set(listing_ids)))
+def _scope(listing_ids: Iterable[int]) -> QuerySet:
+    """The listings as a query of their ids. A query of Listing ids is used as it is (its
+    filters, no subquery: PostgreSQL would hash every id to join it back to its own table)."""
+    if isinstance(listing_ids, QuerySet) and listing_ids.model is Listing:
+        return listing_ids.values_list("pk", flat=True)
+    return Listing.objects.filter(pk__in=id_set(set(listing_ids))).values_list("pk", flat=True)
 
 
-def _previews(scope: QuerySet[Listing], limit: int | None = None) -> list[PushPreview]:
-    listings = (
-        scope.select_related("selling_list__profile", "amazon_account", "variant__product")
+def _previews(scope: QuerySet, limit: int | None = None) -> list[PushPreview]:
+    if limit is not None:
+        # The first rows' ids from the SKU index, then only those rows with their joins.
+        scope = list(scope.order_by("sku")[:limit])
+    listings = list(
+        Listing.objects.filter(pk__in=scope)
+        .select_related("selling_list__profile", "amazon_account", "variant__product")
         .defer("amazon_account__lwa_client_secret", "amazon_account__refresh_token")
         .order_by("sku")
     )
-    listings = list(listings[:limit] if limit is not None else listings)
     results = compute_results(listings)  # with the oversell guard's reserved quantities
     rows = []
     for listing in listings:
