@@ -48,7 +48,10 @@ def id_set(ids: Iterable[int]):
     """`ids` as a subquery with one parameter: `filter(pk__in=id_set(ids))`, any number of ids."""
     ids = list(ids)
     if _postgres():
-        return RawSQL("SELECT unnest(%s::bigint[])", (ids,))
+        # One text parameter: psycopg spells a list parameter element by element in Python.
+        return RawSQL(
+            "SELECT unnest(string_to_array(%s, ',')::bigint[])", (",".join(map(str, ids)),)
+        )
     if connection.vendor == "sqlite":
         return RawSQL("SELECT value FROM json_each(%s)", (json.dumps(ids),))
     return ids
@@ -66,7 +69,8 @@ def _source(model: type[Model], columns: Sequence[str], rows: Sequence[Sequence]
     """The rows as a derived table `v` with the given column names, and its parameters."""
     quote = connection.ops.quote_name
     if _postgres():
-        arrays = ", ".join(f"%s::{_array_type(model, c)}[]" for c in columns)
+        # %b: each column as one array in binary, with no quoting of its elements to do.
+        arrays = ", ".join(f"%b::{_array_type(model, c)}[]" for c in columns)
         names = ", ".join(quote(c) for c in columns)
         params = [list(col) for col in zip(*rows, strict=True)]
         return f"unnest({arrays}) AS v({names})", params
