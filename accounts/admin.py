@@ -1,6 +1,6 @@
 from django.contrib import admin, messages
 from django.db import transaction
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, IntegerField, OuterRef, Q, Subquery, Sum
 
 from sync.connections import amazon_connection_check, shopify_connection_check
 from sync.jobs.admin import job_started_response, jobs_started_response
@@ -10,6 +10,7 @@ from sync.orders.admin import import_orders_now
 from sync.outbox.actions import account_switches_changed
 from sync.tasks import connect_store_task
 
+from .admin_large import EstimatedCountPaginator, sku_first_search
 from .admin_mixins import ReadOnlyAdminMixin
 from .forms import AmazonAccountForm, ShopifyStoreForm, describe_secret
 from .models import (
@@ -317,15 +318,32 @@ class VariantAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     search_fields = ["sku", "title", "product__title"]
     list_select_related = ["product", "store"]
     inlines = [InventoryLevelInline, MetafieldInline]
+    # 300,000 variants (docs/BENCHMARKS.md): no COUNT(*) of the table on every page.
+    show_full_result_count = False
+    paginator = EstimatedCountPaginator
 
     def get_queryset(self, request):
+        # A subquery per row shown, not a GROUP BY over every variant before the page is cut.
+        available = (
+            InventoryLevel.objects.filter(variant=OuterRef("pk"), location__is_active=True)
+            .order_by()
+            .values("variant")
+            .annotate(total=Sum("available"))
+            .values("total")
+        )
         return (
             super()
             .get_queryset(request)
-            .annotate(
-                _available=Sum("levels__available", filter=Q(levels__location__is_active=True))
-            )
+            .annotate(_available=Subquery(available, output_field=IntegerField()))
         )
+
+    def get_search_results(self, request, queryset, search_term):
+        """A SKU, typed whole or its start, is found on the SKU index; anything else falls back
+        to the substring search of `search_fields`."""
+        by_sku = sku_first_search(queryset, search_term)
+        if by_sku is not None:
+            return by_sku, False
+        return super().get_search_results(request, queryset, search_term)
 
     @admin.display(description="available (active locations)", ordering="_available")
     def available(self, obj):

@@ -247,6 +247,8 @@ class Product(models.Model):
 
     class Meta:
         ordering = ["title"]
+        # The Variants changelist sorts by product title: read in that order, cut at a page.
+        indexes = [models.Index(fields=["title"], name="product_title")]
         constraints = [
             models.UniqueConstraint(fields=["store", "shopify_id"], name="unique_product_per_store")
         ]
@@ -281,7 +283,13 @@ class Variant(models.Model):
                 fields=["store", "shopify_id"], name="unique_variant_per_store"
             ),
         ]
-        indexes = [models.Index(fields=["store", "inventory_item_id"])]
+        indexes = [
+            models.Index(fields=["store", "inventory_item_id"]),
+            # The Variants changelist's SKU search: exact or prefix (accounts/admin_large.py).
+            models.Index(
+                fields=["sku"], opclasses=["varchar_pattern_ops"], name="variant_sku_prefix"
+            ),
+        ]
 
     def __str__(self):
         return f"{self.product.title} — {self.title}" if self.title else self.product.title

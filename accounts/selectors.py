@@ -5,6 +5,7 @@ from collections.abc import Iterable
 
 from profiles.rules import StockSnapshot
 
+from .bulk import id_set
 from .models import InventoryLevel, MetafieldValue, Variant
 
 
@@ -14,7 +15,8 @@ def stock_snapshots(
     metafield_keys: Iterable[str] = (),
     reserved: dict[int, int] | None = None,
 ) -> dict[int, StockSnapshot]:
-    """Stock snapshots for many variants in three queries, whatever their number.
+    """Stock snapshots for many variants in three queries, whatever their number (the ids go
+    as one parameter, `accounts.bulk.id_set`).
 
     `metafield_keys` are the "namespace.key" strings the rules need. `reserved` maps a variant
     id to the quantity sold on Amazon but not yet taken off in Shopify.
@@ -22,17 +24,23 @@ def stock_snapshots(
     ids = list(set(variant_ids))
     if not ids:
         return {}
-    variants = dict(Variant.objects.filter(pk__in=ids).values_list("pk", "tracked"))
+    variants = dict(
+        Variant.objects.filter(pk__in=id_set(ids)).order_by().values_list("pk", "tracked")
+    )
     levels: dict[int, dict[int, int]] = defaultdict(dict)
-    for variant_id, location_id, available in InventoryLevel.objects.filter(
-        variant_id__in=ids, location__is_active=True
-    ).values_list("variant_id", "location_id", "available"):
+    for variant_id, location_id, available in (
+        InventoryLevel.objects.filter(variant_id__in=id_set(ids), location__is_active=True)
+        .order_by()
+        .values_list("variant_id", "location_id", "available")
+    ):
         levels[variant_id][location_id] = available
     metafields: dict[int, dict[str, str]] = defaultdict(dict)
     keys = {tuple(k.split(".", 1)) for k in metafield_keys if "." in k}
     if keys:
         for variant_id, namespace, key, value in MetafieldValue.objects.filter(
-            variant_id__in=ids, namespace__in={n for n, _ in keys}, key__in={k for _, k in keys}
+            variant_id__in=id_set(ids),
+            namespace__in={n for n, _ in keys},
+            key__in={k for _, k in keys},
         ).values_list("variant_id", "namespace", "key", "value"):
             metafields[variant_id][f"{namespace}.{key}"] = value
     reserved = reserved or {}

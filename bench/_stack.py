@@ -112,8 +112,12 @@ class Stack:
     def _database_url(self) -> str:
         if self.config == "sqlite":
             return f"sqlite:///{self.tmp / 'bench.sqlite3'}"
-        self.pg_name = f"stocklink_bench_{os.getpid()}_{int(time.time())}"
+        # STOCKLINK_BENCH_PG_DB names it (replaced if it exists) on a machine shared with others.
+        self.pg_name = os.environ.get(
+            "STOCKLINK_BENCH_PG_DB", f"stocklink_bench_{os.getpid()}_{int(time.time())}"
+        )
         with _pg_connect() as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{self.pg_name}"')
             conn.execute(f'CREATE DATABASE "{self.pg_name}"')
         base = PG_ADMIN_URL.rsplit("/", 1)[0]
         return f"{base}/{self.pg_name}"

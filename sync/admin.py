@@ -11,7 +11,7 @@ from django.utils.html import format_html, format_html_join
 from accounts.admin_mixins import ReadOnlyAdminMixin
 
 from .jobs.admin import JobAdmin
-from .models import AmazonFeed, QtyPush, WebhookEvent, WebhookRejection
+from .models import AmazonFeed, QtyPush, ReconcileRun, WebhookEvent, WebhookRejection
 from .orders.admin import AmazonOrderAdmin, OrderStockEntryAdmin
 
 __all__ = [
@@ -21,6 +21,7 @@ __all__ = [
     "OrderStockEntryAdmin",
     "QtyPushAdmin",
     "QtyPushInline",
+    "ReconcileRunAdmin",
     "WebhookEventAdmin",
     "WebhookRejectionAdmin",
 ]
@@ -212,3 +213,29 @@ class WebhookRejectionAdmin(ReadOnlyAdmin):
         total = WebhookRejection.objects.aggregate(total=Sum("count"))["total"] or 0
         extra_context = {**(extra_context or {}), "title": f"Rejected webhooks ({total} in all)"}
         return super().changelist_view(request, extra_context)
+
+
+@admin.register(ReconcileRun)
+class ReconcileRunAdmin(ReadOnlyAdmin):
+    """Every reconcile pass and how long it took, beside beat's interval."""
+
+    list_display = [
+        "started_at",
+        "duration",
+        "interval_seconds",
+        "read_back",
+        "drifted",
+        "variants",
+        "errors",
+    ]
+    list_filter = ["running"]
+
+    @admin.display(description="duration", ordering="seconds")
+    def duration(self, obj):
+        if obj.running:
+            return "running"
+        if obj.seconds is None:
+            return "—"
+        over = obj.interval_seconds is not None and obj.seconds > obj.interval_seconds
+        text = f"{obj.seconds:.1f} s"
+        return format_html("<strong>{} (over its interval)</strong>", text) if over else text

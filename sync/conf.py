@@ -70,3 +70,14 @@ def redis_url() -> str:
 
 def base_url() -> str:
     return settings.STOCKLINK_BASE_URL.rstrip("/")
+
+
+def reconcile_interval() -> float:
+    """Seconds between two reconcile passes (beat's schedule, STOCKLINK_RECONCILE_SECONDS)."""
+    return float(settings.CELERY_BEAT_SCHEDULE["reconcile"]["schedule"])
+
+
+def reconcile_stale_after() -> timedelta:
+    """A pass still marked running after this long died with its worker: the jobs queue's hard
+    time limit kills any task by then."""
+    return timedelta(seconds=settings.STOCKLINK_QUEUE_TIME_LIMITS["jobs"][1])

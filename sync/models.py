@@ -21,6 +21,7 @@ __all__ = [
     "OrderStockEntry",
     "QtyPush",
     "RateLimitBucket",
+    "ReconcileRun",
     "WebhookEvent",
     "WebhookRejection",
 ]
@@ -254,3 +255,31 @@ class RateLimitBucket(models.Model):
 
     def __str__(self):
         return f"{self.key}: {self.tokens:.2f}"
+
+
+class ReconcileRun(models.Model):
+    """One reconcile pass: when, how long, what it found. Also its lock: at most one row is
+    running (a partial unique constraint), so a pass never overlaps the next."""
+
+    started_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    running = models.BooleanField(default=True)
+    seconds = models.FloatField("duration (s)", null=True, blank=True)
+    interval_seconds = models.FloatField(
+        "interval (s)", null=True, blank=True, help_text="Beat's interval when the pass ran."
+    )
+    read_back = models.PositiveIntegerField("Amazon quantities read", default=0)
+    drifted = models.PositiveIntegerField(default=0)
+    variants = models.PositiveIntegerField("Shopify variants re-read", default=0)
+    errors = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-started_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["running"], condition=Q(running=True), name="one_reconcile_running"
+            ),
+        ]
+
+    def __str__(self):
+        return f"Reconcile of {self.started_at:%Y-%m-%d %H:%M}"

@@ -1,6 +1,7 @@
 """Reads of the sync engine shared by the admin and the tasks: what Amazon would be told.
 
 update_qty_preview(listing_ids)          before → after of "Update Qty" and rule changes
+update_qty_overview(listing_ids, rows=)  the Update Qty page: the rows shown, counts in SQL
 profile_preview(form, profile=...)       the "Result" preview of a Global Profile form
 """
 
@@ -8,13 +9,15 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django import forms
+from django.db.models import Count, Q, QuerySet
 
+from accounts.bulk import id_set
 from profiles.models import GlobalProfile
 from profiles.rules import Rule, Source, StockSnapshot, compute
 from selling_lists.models import Listing
 from selling_lists.selectors import listings_with_stock
 
-from .outbox.decide import sync_block
+from .outbox.decide import blocked_listings, sync_block
 from .outbox.results import compute_results
 
 
@@ -30,9 +33,25 @@ class PushPreview:
 
 def update_qty_preview(listing_ids: Iterable[int]) -> list[PushPreview]:
     """Before → after of each listing, in a constant number of queries."""
+    return _previews(_scope(listing_ids))
+
+
+def _scope(listing_ids: Iterable[int]) -> QuerySet:
+    """The listings as a query of their ids. A query of Listing ids is used as it is (its
+    filters, no subquery: PostgreSQL would hash every id to join it back to its own table)."""
+    if isinstance(listing_ids, QuerySet) and listing_ids.model is Listing:
+        return listing_ids.values_list("pk", flat=True)
+    return Listing.objects.filter(pk__in=id_set(set(listing_ids))).values_list("pk", flat=True)
+
+
+def _previews(scope: QuerySet, limit: int | None = None) -> list[PushPreview]:
+    if limit is not None:
+        # The first rows' ids from the SKU index, then only those rows with their joins.
+        scope = list(scope.order_by("sku")[:limit])
     listings = list(
-        Listing.objects.filter(pk__in=list(listing_ids))
+        Listing.objects.filter(pk__in=scope)
         .select_related("selling_list__profile", "amazon_account", "variant__product")
+        .defer("amazon_account__lwa_client_secret", "amazon_account__refresh_token")
         .order_by("sku")
     )
     results = compute_results(listings)  # with the oversell guard's reserved quantities
@@ -50,6 +69,45 @@ def update_qty_preview(listing_ids: Iterable[int]) -> list[PushPreview]:
             note = ""
         rows.append(PushPreview(listing, listing.last_sent_quantity, result.quantity, note))
     return rows
+
+
+@dataclass(frozen=True)
+class QtyOverview:
+    """The Update Qty confirmation page of any number of listings: the first rows, and counts."""
+
+    rows: list[PushPreview]  # the first ones by SKU, computed now
+    total: int
+    to_send: int  # neither blocked (sync_block) nor flagged stock missing
+    sync_off_accounts: list[str]
+
+
+def update_qty_overview(listing_ids: Iterable[int], *, rows: int) -> QtyOverview:
+    """Before → after of the first `rows` listings by SKU, and the counts of all of them, in a
+    constant number of queries whatever their number (a Selling List of 100,000).
+
+    The counts come from SQL: blocked is `blocked_listings` (the same answer as `sync_block`);
+    stock missing is the flag the last recompute stored, so it may lag a stock change that has
+    not been recomputed yet. The rows shown are computed now.
+    """
+    scope = _scope(listing_ids)
+    blocked = blocked_listings()
+    counts = scope.aggregate(
+        total=Count("pk"),
+        blocked=Count("pk", filter=blocked),
+        missing=Count("pk", filter=Q(stock_missing=True) & ~blocked),
+    )
+    sync_off = sorted(
+        scope.filter(amazon_account__inventory_sync_enabled=False)
+        .order_by()
+        .values_list("amazon_account__name", flat=True)
+        .distinct()
+    )
+    return QtyOverview(
+        rows=_previews(scope, limit=rows),
+        total=counts["total"],
+        to_send=counts["total"] - counts["blocked"] - counts["missing"],
+        sync_off_accounts=sync_off,
+    )
 
 
 # --- the Global Profile "Result" preview -------------------------------------------------------

@@ -10,6 +10,7 @@ from django.template.response import TemplateResponse
 from django.urls import path
 from django.utils.html import format_html, format_html_join
 
+from accounts.admin_large import EstimatedCountPaginator, sku_first_search
 from profiles.models import GlobalProfile
 from sync.admin import QtyPushInline
 from sync.jobs.admin import job_started_response
@@ -154,6 +155,10 @@ class ListingAdmin(admin.ModelAdmin):
         ("History", {"fields": ["created_at", "updated_at"], "classes": ["collapse"]}),
     ]
 
+    # 300,000 listings (docs/BENCHMARKS.md): no COUNT(*) of the table on every page.
+    show_full_result_count = False
+    paginator = EstimatedCountPaginator
+
     def get_queryset(self, request):
         return listings_with_stock(super().get_queryset(request))
 
@@ -162,6 +167,14 @@ class ListingAdmin(admin.ModelAdmin):
         if lookup == "status_message":
             return True
         return super().lookup_allowed(lookup, value, request)
+
+    def get_search_results(self, request, queryset, search_term):
+        """A SKU, typed whole or its start, is found on the SKU index; anything else (titles,
+        ASIN) falls back to the substring search of `search_fields`."""
+        by_sku = sku_first_search(queryset, search_term)
+        if by_sku is not None:
+            return by_sku, False
+        return super().get_search_results(request, queryset, search_term)
 
     def get_changelist(self, request, **kwargs):
         return ListingChangeList

@@ -9,15 +9,18 @@ Every account that got a push is asked to send, on commit (`sync.queues`).
 
 from __future__ import annotations
 
+import json
 import logging
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from itertools import islice
+from typing import NamedTuple
 
 from django.db import connection, transaction
 from django.utils import timezone
 
+from accounts.bulk import id_set, insert_rows, update_from_rows
 from accounts.models import AmazonAccount
 from selling_lists.models import Listing, ListingStatus, SellingList
 
@@ -67,16 +70,45 @@ def _chunks(ids: Sequence[int], size: int) -> Iterator[list[int]]:
 
 
 def _listing_ids(listing_ids, variant_ids) -> list[int]:
+    """The listings to recompute, in one query per argument whatever their number."""
     ids: set[int] = set()
+    listings = Listing.objects.order_by()
     if listing_ids is not None:
-        wanted = sorted(set(listing_ids))
-        for chunk in _chunks(wanted, conf.recompute_batch_size() * 5):
-            ids.update(Listing.objects.filter(pk__in=chunk).values_list("pk", flat=True))
+        ids.update(listings.filter(pk__in=id_set(set(listing_ids))).values_list("pk", flat=True))
     if variant_ids is not None:
-        wanted = sorted(set(variant_ids))
-        for chunk in _chunks(wanted, conf.recompute_batch_size() * 5):
-            ids.update(Listing.objects.filter(variant_id__in=chunk).values_list("pk", flat=True))
+        wanted = id_set(set(variant_ids))
+        ids.update(listings.filter(variant_id__in=wanted).values_list("pk", flat=True))
     return sorted(ids)
+
+
+# Every field a decision may read; not the bookkeeping timestamps (parsing 300,000 of them
+# was a tenth of a large recompute) that a recompute only ever writes.
+_LISTING_FIELDS = [
+    f.attname
+    for f in Listing._meta.concrete_fields
+    if f.attname not in ("created_at", "updated_at", "computed_at")
+]
+
+
+class ListingRow:
+    """A listing as a plain row: the model's attribute names and `pk`, with its Selling List and
+    account attached, and none of a model's construction cost (100,000 of them per large
+    recompute). `decide` and `compute_results` read it as they read a `Listing`."""
+
+    def __init__(self, values: dict):
+        self.__dict__.update(values)
+
+    @property
+    def pk(self) -> int:
+        return self.id
+
+    def __str__(self):
+        return self.sku
+
+
+class PendingPush(NamedTuple):
+    pk: int
+    quantity: int
 
 
 def listings_recompute(
@@ -114,32 +146,22 @@ def _recompute_batch(ids: list[int], *, reason: str, acting_user, force: bool) -
     summary = RecomputeSummary()
     now = timezone.now()
     with transaction.atomic():
-        queryset = Listing.objects.filter(pk__in=ids)
+        queryset = Listing.objects.filter(pk__in=id_set(ids)).order_by("pk")
         if connection.features.has_select_for_update:
             # Serialises with other recomputes and with claimers (which lock the listing too),
             # so a pending push is never replaced while a worker takes it.
             queryset = queryset.select_for_update()
-        listings = list(queryset)
+        listings = [ListingRow(row) for row in queryset.values(*_LISTING_FIELDS)]
         if not listings:
             return summary
         _attach_lists_and_accounts(listings)
         results = compute_results(listings)  # reserved order quantities included
-        in_flight: dict[int, int] = {}
-        for listing_id, quantity in (
-            QtyPush.objects.filter(listing_id__in=ids, state__in=IN_FLIGHT_STATES)
-            .order_by("pk")
-            .values_list("listing_id", "quantity")
-        ):
-            in_flight[listing_id] = quantity  # the newest in-flight push wins
-        pending = {
-            push.listing_id: push
-            for push in QtyPush.objects.filter(listing_id__in=ids, state=PushState.PENDING)
-        }
+        in_flight, pending = _unsent_pushes(ids)
 
         new_pushes: list[dict] = []
-        replaced: list[QtyPush] = []
+        replaced: list[tuple] = []
         drop: dict[str, list[int]] = defaultdict(list)
-        changed: list[Listing] = []
+        changed: list[ListingRow] = []
         for listing in listings:
             rule, result = results[listing.pk]
             push = pending.get(listing.pk)
@@ -179,13 +201,7 @@ def _recompute_batch(ids: list[int], *, reason: str, acting_user, force: bool) -
                 continue
             summary.queued_account_ids.add(listing.amazon_account_id)
             if push is not None:
-                push.quantity = result.quantity
-                push.previous_quantity = told
-                push.trace = list(result.trace)
-                push.reason = reason
-                push.created_by = acting_user
-                push.updated_at = now
-                replaced.append(push)
+                replaced.append((push.pk, result.quantity, told, list(result.trace)))
             else:
                 new_pushes.append(
                     {
@@ -202,18 +218,31 @@ def _recompute_batch(ids: list[int], *, reason: str, acting_user, force: bool) -
             QtyPush.objects.filter(pk__in=push_ids, state=PushState.PENDING).update(
                 state=PushState.SUPERSEDED, message=f"Not sent: {why}.", updated_at=now
             )
-        if replaced:
-            QtyPush.objects.bulk_update(
-                replaced,
-                ["quantity", "previous_quantity", "trace", "reason", "created_by", "updated_at"],
-                batch_size=500,
-            )
+        _replace_pushes(replaced, reason=reason, acting_user=acting_user, now=now)
         _insert_pushes(new_pushes, reason=reason, acting_user=acting_user, now=now)
         summary.queued = len(new_pushes) + len(replaced)
     return summary
 
 
-def _attach_lists_and_accounts(listings: list[Listing]) -> None:
+def _unsent_pushes(ids: list[int]) -> tuple[dict[int, int], dict[int, PendingPush]]:
+    """In one query: the quantity of each listing's newest in-flight push, and its pending one."""
+    in_flight: dict[int, int] = {}
+    pending: dict[int, PendingPush] = {}
+    for pk, listing_id, state, quantity in (
+        QtyPush.objects.filter(
+            listing_id__in=id_set(ids), state__in=[*IN_FLIGHT_STATES, PushState.PENDING]
+        )
+        .order_by("pk")
+        .values_list("pk", "listing_id", "state", "quantity")
+    ):
+        if state == PushState.PENDING:
+            pending[listing_id] = PendingPush(pk, quantity)
+        else:
+            in_flight[listing_id] = quantity  # the newest in-flight push wins
+    return in_flight, pending
+
+
+def _attach_lists_and_accounts(listings: list[ListingRow]) -> None:
     """Give each listing its Selling List (with profile) and account from one load of each.
 
     A batch shares a handful of lists and accounts: building them once, instead of once per
@@ -232,8 +261,8 @@ def _attach_lists_and_accounts(listings: list[Listing]) -> None:
 
 
 def _insert_pushes(rows: list[dict], *, reason: str, acting_user, now) -> None:
-    """Insert new pending pushes with one executemany: a catalogue-wide change writes one per
-    listing, and building a model and its SQL row by row was most of a large recompute.
+    """Insert new pending pushes in one statement (`accounts.bulk.insert_rows`): a
+    catalogue-wide change writes one per listing.
 
     Every column but the five in `rows` is the same for the whole batch, so it is prepared once
     from a template push (defaults, reason, user, timestamps).
@@ -250,24 +279,38 @@ def _insert_pushes(rows: list[dict], *, reason: str, acting_user, now) -> None:
         next_attempt_at=now,
     )
     fields = [f for f in QtyPush._meta.concrete_fields if not f.primary_key]
-    prepared = [f.get_db_prep_save(f.pre_save(template, True), connection) for f in fields]
+    prepared = [_db_value(f, f.pre_save(template, True)) for f in fields]
     position = {f.attname: index for index, f in enumerate(fields)}
-    trace_field = QtyPush._meta.get_field("trace")
-    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
-    placeholders = ", ".join(["%s"] * len(fields))
-    sql = f"INSERT INTO {QtyPush._meta.db_table} ({columns}) VALUES ({placeholders})"
     values = []
     for row in rows:
         line = list(prepared)
         for name in ("listing_id", "account_id", "quantity", "previous_quantity"):
             line[position[name]] = row[name]  # plain integers need no preparation
-        line[position["trace"]] = trace_field.get_db_prep_save(row["trace"], connection)
+        line[position["trace"]] = json.dumps(row["trace"])
         values.append(line)
-    with connection.cursor() as cursor:
-        cursor.executemany(sql, values)
+    insert_rows(QtyPush, [f.attname for f in fields], values)
 
 
-def _recorded(listing: Listing) -> tuple:
+def _replace_pushes(rows: list[tuple], *, reason: str, acting_user, now) -> None:
+    """A newer target replaces the quantity, trace and reason of pending pushes, in one UPDATE.
+    `rows` are (push id, quantity, previous quantity, trace)."""
+    stamp = connection.ops.adapt_datetimefield_value(now)
+    user_id = acting_user.pk if acting_user is not None else None
+    update_from_rows(
+        QtyPush,
+        ["id", "quantity", "previous_quantity", "trace", "reason", "created_by_id", "updated_at"],
+        [(pk, q, told, json.dumps(trace), reason, user_id, stamp) for pk, q, told, trace in rows],
+    )
+
+
+def _db_value(field, value):
+    """A value as the bulk statements take it: JSON as its text, the rest as Django saves it."""
+    if field.get_internal_type() == "JSONField":
+        return None if value is None else json.dumps(value)
+    return field.get_db_prep_save(value, connection)
+
+
+def _recorded(listing: ListingRow) -> tuple:
     return (
         listing.computed_quantity,
         listing.stock_missing,
@@ -276,34 +319,36 @@ def _recorded(listing: Listing) -> tuple:
     )
 
 
-def _write_recorded(listings: list[Listing], now) -> None:
-    """Store what a recompute changed, in one executemany UPDATE.
+def _write_recorded(listings: list[ListingRow], now) -> None:
+    """Store what a recompute changed, in one UPDATE from the changed rows.
 
-    Only rows whose Result or status moved are written (a catalogue-wide re-read changes few),
-    and plain UPDATEs beat bulk_update's CASE WHEN per row and field by several times.
+    Only rows whose Result or status moved are written (a catalogue-wide re-read changes few).
     """
-    if not listings:
-        return
-    table = Listing._meta.db_table
     stamp = connection.ops.adapt_datetimefield_value(now)
-    sql = (
-        f"UPDATE {table} SET computed_quantity = %s, stock_missing = %s, status = %s, "
-        "status_message = %s, computed_at = %s, updated_at = %s WHERE id = %s"
+    update_from_rows(
+        Listing,
+        [
+            "id",
+            "computed_quantity",
+            "stock_missing",
+            "status",
+            "status_message",
+            "computed_at",
+            "updated_at",
+        ],
+        [
+            (
+                lst.pk,
+                lst.computed_quantity,
+                lst.stock_missing,
+                lst.status,
+                lst.status_message,
+                stamp,
+                stamp,
+            )
+            for lst in listings
+        ],
     )
-    rows = [
-        (
-            lst.computed_quantity,
-            lst.stock_missing,
-            lst.status,
-            lst.status_message,
-            stamp,
-            stamp,
-            lst.pk,
-        )
-        for lst in listings
-    ]
-    with connection.cursor() as cursor:
-        cursor.executemany(sql, rows)
 
 
 def listing_forget_amazon_side(*, listing: Listing) -> int:

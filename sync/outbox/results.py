@@ -60,8 +60,13 @@ def compute_results(
     )
     gone = StockSnapshot(exists=False)
     results = {}
+    rules: dict[tuple, Rule] = {}  # a batch shares a few rules: build each once
     for listing in listings:
-        rule = listing_rule(listing, locations[listing.selling_list.profile_id])
+        profile_id = listing.selling_list.profile_id
+        key = (profile_id, listing.override_mode, listing.override_quantity)
+        rule = rules.get(key)
+        if rule is None:
+            rule = rules[key] = listing_rule(listing, locations[profile_id])
         snapshot = snapshots.get(listing.variant_id, gone) if listing.variant_id else gone
         results[listing.pk] = (rule, compute(snapshot, rule))
     return results

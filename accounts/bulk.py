@@ -1,0 +1,116 @@
+"""Set-based SQL for large batches, shared by every app (accounts is the lowest one).
+
+    id_set(ids)                               a list of ids as ONE parameter, for `pk__in=`
+    update_from_rows(model, columns, rows)    one UPDATE … FROM the rows, joined on the id
+    insert_rows(model, columns, rows)         one INSERT … SELECT from the rows
+
+A recompute of 100,000 listings reads and writes in batches of thousands of rows. Thousands of
+placeholders per statement, or one statement per row, were most of its time (docs/BENCHMARKS.md):
+PostgreSQL takes each column as one array (`unnest`), SQLite the rows as one JSON document
+(`json_each`). Values must already be in the database's form (`get_db_prep_save`).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+
+from django.db import connection
+from django.db.models import Model
+from django.db.models.expressions import RawSQL
+
+
+def _postgres() -> bool:
+    return connection.vendor == "postgresql"
+
+
+@contextmanager
+def _cursor() -> Iterator:
+    """A cursor for the bulk statements. On PostgreSQL it binds parameters on the server:
+    Django's default (client-side binding) spells every array element into the SQL text in
+    Python, which cost more than the statement itself. Still wrapped by Django, so the
+    statements are seen by `execute_wrapper` and the test suite's query counts."""
+    if not _postgres():
+        with connection.cursor() as cursor:
+            yield cursor
+        return
+    import psycopg  # only on PostgreSQL, whose backend already needs it
+
+    connection.ensure_connection()
+    raw = psycopg.Cursor(connection.connection)
+    logged = connection.queries_logged  # as Django's own cursor() decides
+    with (connection.make_debug_cursor if logged else connection.make_cursor)(raw) as cursor:
+        yield cursor
+
+
+def id_set(ids: Iterable[int]):
+    """`ids` as a subquery with one parameter: `filter(pk__in=id_set(ids))`, any number of ids."""
+    ids = list(ids)
+    if _postgres():
+        # One text parameter: psycopg spells a list parameter element by element in Python.
+        return RawSQL(
+            "SELECT unnest(string_to_array(%s, ',')::bigint[])", (",".join(map(str, ids)),)
+        )
+    if connection.vendor == "sqlite":
+        return RawSQL("SELECT value FROM json_each(%s)", (json.dumps(ids),))
+    return ids
+
+
+def _array_type(model: type[Model], attname: str) -> str:
+    field = next(f for f in model._meta.concrete_fields if f.attname == attname)
+    if field.get_internal_type() == "JSONField":
+        return "text"  # cast to jsonb after unnest: an array of jsonb is not what we mean
+    db_type = field.rel_db_type(connection) if field.is_relation else field.db_type(connection)
+    return db_type
+
+
+def _source(model: type[Model], columns: Sequence[str], rows: Sequence[Sequence]):
+    """The rows as a derived table `v` with the given column names, and its parameters."""
+    quote = connection.ops.quote_name
+    if _postgres():
+        # %b: each column as one array in binary, with no quoting of its elements to do.
+        arrays = ", ".join(f"%b::{_array_type(model, c)}[]" for c in columns)
+        names = ", ".join(quote(c) for c in columns)
+        params = [list(col) for col in zip(*rows, strict=True)]
+        return f"unnest({arrays}) AS v({names})", params
+    picks = ", ".join(f"json_extract(value, '$[{i}]') AS {quote(c)}" for i, c in enumerate(columns))
+    return f"(SELECT {picks} FROM json_each(%s)) AS v", [json.dumps(rows, default=str)]
+
+
+def _value(model: type[Model], attname: str) -> str:
+    field = next(f for f in model._meta.concrete_fields if f.attname == attname)
+    column = f"v.{connection.ops.quote_name(attname)}"
+    if _postgres() and field.get_internal_type() == "JSONField":
+        return f"{column}::jsonb"
+    return column
+
+
+def update_from_rows(
+    model: type[Model], columns: Sequence[str], rows: Sequence[Sequence], *, key: str = "id"
+) -> int:
+    """UPDATE `model` SET every column but `key` from `rows` (tuples in `columns` order), in one
+    statement. Returns the number of rows updated."""
+    if not rows:
+        return 0
+    quote = connection.ops.quote_name
+    table = quote(model._meta.db_table)
+    source, params = _source(model, columns, rows)
+    sets = ", ".join(f"{quote(c)} = {_value(model, c)}" for c in columns if c != key)
+    sql = f"UPDATE {table} SET {sets} FROM {source} WHERE {table}.{quote(key)} = v.{quote(key)}"
+    with _cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.rowcount
+
+
+def insert_rows(model: type[Model], columns: Sequence[str], rows: Sequence[Sequence]) -> None:
+    """INSERT `rows` (tuples in `columns` order) into `model`'s table in one statement."""
+    if not rows:
+        return
+    quote = connection.ops.quote_name
+    source, params = _source(model, columns, rows)
+    names = ", ".join(quote(c) for c in columns)
+    values = ", ".join(_value(model, c) for c in columns)
+    sql = f"INSERT INTO {quote(model._meta.db_table)} ({names}) SELECT {values} FROM {source}"
+    with _cursor() as cursor:
+        cursor.execute(sql, params)

@@ -1,0 +1,147 @@
+"""A reconcile pass at scale: Shopify by bulk operation, Amazon by one listings report.
+
+.venv/bin/python bench/reconcile.py [--sizes 10000,100000,300000] [--runs 3] [--configs postgres]
+
+Per configuration and size N: the app as `make run` runs it (`manage.py runserver`: Stocklink
+and the sandbox over HTTP on 127.0.0.1; no Celery worker, the broker is in memory), a fresh
+database, and a sandbox shop and seller with N SKUs at one location, connected as the demo
+connects them (catalogue import by bulk operation, one Selling List, Link by SKU; not timed).
+Then `--runs` times: 1 % of the SKUs change stock in the sandbox's Shopify without a webhook,
+and 1 % are edited on the sandbox's Amazon (drift), not timed; then `reconcile_run()` is timed
+in the driver process, which plays the worker: the listings report, the bulk operation (the
+sandbox builds the JSONL and the driver polls it), the upserts and the recompute of every
+listing, with its SQL queries counted. The duration is also what `ReconcileRun` recorded (what
+the admin shows). Prints one JSON line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import time
+
+from _common import ROOT, machine
+
+INTERVAL_S = 3600  # STOCKLINK_RECONCILE_SECONDS' default
+GOAL_S = 300  # issue 12: 300k listings in at most 5 minutes
+
+
+def drive(size: int, runs: int) -> None:
+    sys.path.insert(0, str(ROOT))
+    import django
+
+    django.setup()
+    from _world import connect_world
+    from django.db import connection
+    from django.db.models import F
+
+    from sandbox.amazon.models import Listing as AmazonListing
+    from sandbox.shopify.models import InventoryLevel as ShopifyLevel
+    from selling_lists.models import Listing
+    from sync import queues
+    from sync.models import ReconcileRun
+    from sync.reconcile import reconcile_run
+
+    queues.send_pushes_soon = lambda account_ids: None  # no worker here: counted as queued
+    start = time.perf_counter()
+    connect_world(variants=size, domain="bench-reconcile.myshopify.com", bulk=True)
+    setup_s = time.perf_counter() - start
+    listings = Listing.objects.count()
+    step = 100  # 1 %
+
+    queries = 0
+
+    def count(execute, sql, params, many, context):
+        nonlocal queries
+        queries += 1
+        return execute(sql, params, many, context)
+
+    samples, per_run = [], []
+    for run in range(runs):
+        ShopifyLevel.objects.extra(where=[f"id % {step} = {run}"]).update(
+            available=F("available") + 3
+        )
+        AmazonListing.objects.extra(where=[f"id % {step} = {(run + 50) % step}"]).update(
+            quantity=F("quantity") + 1
+        )
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("VACUUM ANALYZE")  # as autovacuum would between passes
+        queries = 0
+        with connection.execute_wrapper(count):
+            began = time.perf_counter()
+            summary = reconcile_run()
+            seconds = time.perf_counter() - began
+        recorded = ReconcileRun.objects.latest("started_at")
+        samples.append(seconds)
+        per_run.append(
+            {
+                "s": round(seconds, 2),
+                "recorded_s": recorded.seconds,
+                "queries": queries,
+                "read_back": summary.read_back,
+                "drifted": summary.drifted,
+                "variants": summary.variants,
+                "errors": summary.errors,
+            }
+        )
+    print(
+        json.dumps(
+            {
+                "listings": listings,
+                "setup_s": round(setup_s, 1),
+                "median_s": round(statistics.median(samples), 2),
+                "min_s": round(min(samples), 2),
+                "max_s": round(max(samples), 2),
+                "within_interval": max(samples) < INTERVAL_S,
+                "runs": per_run,
+                "database": connection.vendor,
+            }
+        )
+    )
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--sizes", default="10000,100000,300000")
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--configs", default="postgres")
+    parser.add_argument("--drive", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.drive:
+        drive(args.drive, args.runs)
+        return
+
+    from _stack import Stack, Unavailable
+
+    results: dict = {}
+    for config in args.configs.split(","):
+        results[config] = {}
+        for size in [int(s) for s in args.sizes.split(",")]:
+            try:
+                with Stack(config=config, worker=False, beat=False, broker=False) as st:
+                    out = st.run_driver(
+                        ["bench/reconcile.py", f"--drive={size}", f"--runs={args.runs}"],
+                        timeout=7200,
+                    )
+                    results[config][str(size)] = json.loads(out.strip().splitlines()[-1])
+            except Unavailable as exc:
+                results[config] = {"skipped": str(exc)}
+                break
+    print(
+        json.dumps(
+            {
+                "benchmark": "reconcile_pass",
+                "goal_s": GOAL_S,
+                "interval_s": INTERVAL_S,
+                "results": results,
+                "machine": machine(),
+            }
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()

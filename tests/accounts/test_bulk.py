@@ -1,0 +1,92 @@
+"""Set-based SQL (accounts.bulk): the same rows as the ORM would write, in one statement."""
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from accounts.bulk import id_set, insert_rows, update_from_rows
+from selling_lists.models import Listing, ListingStatus
+from sync.models import PushReason, PushState, QtyPush
+from tests.factories import ListingFactory, VariantFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_id_set_filters_by_thousands_of_ids_with_one_parameter():
+    variants = VariantFactory.create_batch(3)
+    wanted = [variants[0].pk, variants[2].pk, *range(10**6, 10**6 + 5000)]
+
+    with CaptureQueriesContext(connection) as ctx:
+        found = set(
+            type(variants[0]).objects.filter(pk__in=id_set(wanted)).values_list("pk", flat=True)
+        )
+
+    assert found == {variants[0].pk, variants[2].pk}
+    assert len(ctx.captured_queries) == 1
+    assert ctx.captured_queries[0]["sql"].count("%s") <= 1
+
+
+def test_id_set_of_no_ids_matches_nothing():
+    VariantFactory()
+    assert not type(VariantFactory()).objects.filter(pk__in=id_set([])).exists()
+
+
+def test_update_from_rows_writes_each_row_its_own_values_including_nulls_and_text():
+    first, second, untouched = ListingFactory.create_batch(3, computed_quantity=1)
+    now = timezone.now()
+    stamp = connection.ops.adapt_datetimefield_value(now)
+
+    with CaptureQueriesContext(connection) as ctx:
+        updated = update_from_rows(
+            Listing,
+            ["id", "computed_quantity", "stock_missing", "status", "status_message", "computed_at"],
+            [
+                (first.pk, 7, False, ListingStatus.PENDING, "", stamp),
+                (second.pk, None, True, ListingStatus.LINKED, "Metafield “qty” is empty", stamp),
+            ],
+        )
+
+    assert updated == 2
+    assert len(ctx.captured_queries) == 1
+    first.refresh_from_db()
+    second.refresh_from_db()
+    untouched.refresh_from_db()
+    assert (first.computed_quantity, first.stock_missing, first.status) == (7, False, "pending")
+    assert first.computed_at == now
+    assert (second.computed_quantity, second.stock_missing) == (None, True)
+    assert second.status_message == "Metafield “qty” is empty"
+    assert untouched.computed_quantity == 1
+
+
+def test_update_from_rows_with_only_nulls_in_a_column():
+    listing = ListingFactory(computed_quantity=4)
+
+    update_from_rows(Listing, ["id", "computed_quantity"], [(listing.pk, None)])
+
+    listing.refresh_from_db()
+    assert listing.computed_quantity is None
+
+
+def test_insert_rows_stores_json_as_the_orm_reads_it_back():
+    listing = ListingFactory()
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    columns = ["listing_id", "account_id", "quantity", "trace", "reason", "state", "transport"]
+    columns += ["amazon_status", "message", "attempts", "checks"]
+    columns += ["next_attempt_at", "created_at", "updated_at"]
+    trace = '["Shopify available over all locations = 3", "Amazon gets 3 → ok"]'
+    base = [PushReason.STOCK_CHANGE, PushState.DONE, "", "", "", 0, 0, now, now, now]
+
+    insert_rows(
+        QtyPush,
+        columns,
+        [
+            (listing.pk, listing.amazon_account_id, 3, trace, *base),
+            (listing.pk, listing.amazon_account_id, 4, "[]", *base),
+        ],
+    )
+
+    pushes = list(QtyPush.objects.filter(listing=listing).order_by("quantity"))
+    assert [p.quantity for p in pushes] == [3, 4]
+    assert pushes[0].trace == ["Shopify available over all locations = 3", "Amazon gets 3 → ok"]
+    assert pushes[1].trace == []
