@@ -23,7 +23,7 @@ class PushPreview:
     """One row of the "Update Qty" confirmation page: what Amazon will be told."""
 
     listing: Listing
-    before: int | None  # what Amazon was last told
+    before: int | None  # what Amazon shows (read back, lowered by its own sales)
     after: int | None  # the Result now (None: stock missing, left as it is)
     note: str  # why it will not be sent, or ""
 
@@ -48,7 +48,12 @@ def update_qty_preview(listing_ids: Iterable[int]) -> list[PushPreview]:
             note = f"{result.trace[0]}: Amazon is left as it is."
         else:
             note = ""
-        rows.append(PushPreview(listing, listing.last_sent_quantity, result.quantity, note))
+        shown = (
+            listing.amazon_quantity
+            if listing.amazon_quantity is not None
+            else listing.last_sent_quantity
+        )
+        rows.append(PushPreview(listing, shown, result.quantity, note))
     return rows
 
 

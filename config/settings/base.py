@@ -249,14 +249,20 @@ STOCKLINK_BEAT_STALE_SECONDS = env.float("STOCKLINK_BEAT_STALE_SECONDS", default
 SYNC_FEED_THRESHOLD = env.int("SYNC_FEED_THRESHOLD", default=100)
 # Pushes claimed at a time for patching: ~4 s of the 5 req/s budget keeps a claim short.
 SYNC_PATCH_CLAIM = env.int("SYNC_PATCH_CLAIM", default=20)
-# Sends of one push before it fails, and read-backs of an ACCEPTED push before it fails.
-SYNC_MAX_ATTEMPTS = env.int("SYNC_MAX_ATTEMPTS", default=8)
+# Read-backs of an ACCEPTED push before it is sent again (transient failures never give up).
 SYNC_MAX_CHECKS = env.int("SYNC_MAX_CHECKS", default=8)
+# The longest back-off of a push after a transient failure (jittered), and the longest wait
+# between two probes of a seller whose circuit is open (docs/convergence.md).
+SYNC_MAX_BACKOFF_SECONDS = env.float("SYNC_MAX_BACKOFF_SECONDS", default=300.0)
+SYNC_CIRCUIT_MAX_PROBE_SECONDS = env.float("SYNC_CIRCUIT_MAX_PROBE_SECONDS", default=20.0)
+# Metafield-sourced stock is re-read from Shopify this often (webhooks do not cover it).
+SYNC_METAFIELD_REFRESH_SECONDS = env.float("SYNC_METAFIELD_REFRESH_SECONDS", default=300.0)
 # Seconds from ACCEPTED to the first read-back, and from a feed's upload to its first poll.
 SYNC_CONFIRM_DELAY = env.float("SYNC_CONFIRM_DELAY", default=2.0)
 SYNC_FIRST_FEED_POLL = env.float("SYNC_FIRST_FEED_POLL", default=5.0)
-# A worker's claim on pushes lapses after this; a killed worker's pushes are then sent again.
-SYNC_CLAIM_LEASE_SECONDS = env.float("SYNC_CLAIM_LEASE_SECONDS", default=600.0)
+# A worker's claim on pushes lapses when not renewed for this long (a heartbeat renews it every
+# third of it); a killed worker's pushes are then sent again by the next dispatch.
+SYNC_CLAIM_LEASE_SECONDS = env.float("SYNC_CLAIM_LEASE_SECONDS", default=30.0)
 # Listings recomputed per transaction (queries grow with batches, not rows).
 SYNC_RECOMPUTE_BATCH_SIZE = env.int("SYNC_RECOMPUTE_BATCH_SIZE", default=2000)
 # Share of Amazon's published rates we use, and the longest a worker waits for a token.

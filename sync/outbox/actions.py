@@ -12,10 +12,15 @@ from selling_lists.models import Listing
 
 from .. import queues
 from ..models import PushReason
+from ..outbound.circuit import circuit_reset
 from .recompute import listing_forget_amazon_side, listings_recompute
 
 # Switches that change what may be sent for an account's listings (DESIGN.md, Switches).
 LISTING_SWITCHES = frozenset({"auto_update_qty", "inventory_sync_enabled"})
+# Fields that change what Amazon's LWA sees: saving them retries a refused seller at once.
+CREDENTIAL_FIELDS = frozenset(
+    {"lwa_client_id", "lwa_client_secret", "refresh_token", "endpoint", "token_url", "region"}
+)
 # Listing fields that point it at another Amazon listing, or change its Result.
 RELINK_FIELDS = frozenset({"sku", "selling_list"})
 RESULT_FIELDS = frozenset({"sku", "selling_list", "variant", "override_mode", "override_quantity"})
@@ -108,11 +113,17 @@ def listing_save(*, listing: Listing, changed_fields: Iterable[str], acting_user
 
 def account_switches_changed(*, account: AmazonAccount, changed_fields: Iterable[str]) -> bool:
     """After an account was saved: if a switch that governs sending changed, recompute its
-    listings in a worker (statuses follow at once; switching on sends what differs).
+    listings in a worker (statuses follow at once; switching on sends what differs). If its
+    credentials changed (or sync was switched on), the seller's circuit is reset: what waits
+    for Amazon, or was stopped by refused credentials, is sent at once.
 
-    Returns whether a recompute was queued.
+    Returns whether a recompute or a retry was queued.
     """
-    if not LISTING_SWITCHES & set(changed_fields):
-        return False
+    changed = set(changed_fields)
+    resumed = "inventory_sync_enabled" in changed and account.inventory_sync_enabled
+    if CREDENTIAL_FIELDS & changed or resumed:
+        transaction.on_commit(lambda: circuit_reset(account))
+    if not LISTING_SWITCHES & changed:
+        return bool(CREDENTIAL_FIELDS & changed)
     queues.enqueue_on_commit(queues.ACCOUNT_SWITCHES_CHANGED, account.pk)
     return True
