@@ -205,6 +205,13 @@ class ShopifyStore(models.Model):
     oauth_token = EncryptedTextField(blank=True, editable=False)
     oauth_token_expires_at = models.DateTimeField(null=True, blank=True, editable=False)
     catalogue_imported_at = models.DateTimeField(null=True, blank=True, editable=False)
+    metafields_read_at = models.DateTimeField(
+        "metafields read at",
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="When metafield-sourced stock was last re-read (every few minutes).",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -9,7 +9,13 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 
-from profiles.models import QtyMode, default_profile, quantity_limit, validate_mode_quantity
+from profiles.models import (
+    QtyMode,
+    StockSource,
+    default_profile,
+    quantity_limit,
+    validate_mode_quantity,
+)
 
 
 class SellingList(models.Model):
@@ -257,6 +263,16 @@ class Listing(models.Model):
         if self.paused or self.selling_list.paused:
             return ListingStatus.PAUSED
         return self.status
+
+    @property
+    def source_read_at(self):
+        """When the stock this listing's Result reads was last read from Shopify: the
+        metafield refresh for a metafield source, else the variant's newest level."""
+        if self.selling_list.profile.source == StockSource.METAFIELD:
+            return self.selling_list.shopify_store.metafields_read_at
+        if self.variant_id is None:
+            return None
+        return self.variant.levels.aggregate(models.Max("updated_at"))["updated_at__max"]
 
     @property
     def state_text(self) -> str:

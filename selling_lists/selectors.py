@@ -41,14 +41,15 @@ def listings_with_stock(queryset: QuerySet[Listing] | None = None) -> QuerySet[L
 
 
 def listings_with_state(queryset: QuerySet[Listing] | None = None) -> QuerySet[Listing]:
-    """Listings annotated with `state`: `Listing.state` in SQL, for columns, filters and counts.
+    """Listings annotated with `sync_state`: `Listing.state` in SQL, for columns, filters and
+    counts.
 
     FBA, the account's sync switch and a pause win over the stored status, so they show at
     once (docs/convergence.md, "State model").
     """
     queryset = Listing.objects.all() if queryset is None else queryset
     return queryset.annotate(
-        state=Case(
+        sync_state=Case(
             When(fulfillment_channel=FulfillmentChannel.FBA, then=Value(ListingStatus.FBA)),
             When(amazon_account__inventory_sync_enabled=False, then=Value(ListingStatus.SYNC_OFF)),
             When(Q(paused=True) | Q(selling_list__paused=True), then=Value(ListingStatus.PAUSED)),
@@ -61,15 +62,15 @@ def listings_with_state(queryset: QuerySet[Listing] | None = None) -> QuerySet[L
 def listings_out_of_sync(queryset: QuerySet[Listing] | None = None) -> QuerySet[Listing]:
     """Listings Stocklink sends whose Amazon quantity is not (yet) the Result: pending,
     sending, waiting, failed, held, stock missing, not on Amazon. Never FBA, paused or off."""
-    return listings_with_state(queryset).filter(state__in=OUT_OF_SYNC_STATES)
+    return listings_with_state(queryset).filter(sync_state__in=OUT_OF_SYNC_STATES)
 
 
 def listings_in_sync(queryset: QuerySet[Listing] | None = None) -> QuerySet[Listing]:
     """Listings whose Amazon quantity is the Result (state "Linked — in sync")."""
-    return listings_with_state(queryset).filter(state=ListingStatus.LINKED)
+    return listings_with_state(queryset).filter(sync_state=ListingStatus.LINKED)
 
 
 def state_counts(queryset: QuerySet[Listing] | None = None) -> dict[str, int]:
     """How many listings are in each state (the dashboard's and the filters' counts)."""
-    rows = listings_with_state(queryset).order_by().values("state").annotate(n=Count("pk"))
-    return {row["state"]: row["n"] for row in rows}
+    rows = listings_with_state(queryset).order_by().values("sync_state").annotate(n=Count("pk"))
+    return {row["sync_state"]: row["n"] for row in rows}

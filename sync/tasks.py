@@ -17,6 +17,7 @@ from .clients.errors import RateLimited, TransientError
 from .inbound.catalogue import catalogue_import
 from .inbound.events import stranded_events
 from .inbound.events import webhook_event_process as process_event
+from .inbound.refresh import metafield_stores, metafields_refresh
 from .inbound.webhooks import webhooks_subscribe
 from .models import PushReason
 from .orders.tasks import (
@@ -107,3 +108,16 @@ def account_switches_changed_task(account_id: int) -> str:
     """Statuses follow the switches at once; turning a switch on sends what differs."""
     ids = list(Listing.objects.filter(amazon_account_id=account_id).values_list("pk", flat=True))
     return str(listings_recompute(listing_ids=ids, reason=PushReason.SYNC_ON))
+
+
+@shared_task(name="sync.refresh_metafields", ignore_result=True)
+def refresh_metafields_task() -> str:
+    """Beat (SYNC_METAFIELD_REFRESH_SECONDS): re-read metafield-sourced stock of every store
+    that needs it; Shopify sends no webhook for a metafield edit."""
+    done = []
+    for store in ShopifyStore.objects.filter(pk__in=metafield_stores()):
+        try:
+            done.append(str(metafields_refresh(store=store)))
+        except TransientError:
+            done.append(f"{store}: Shopify is not answering; next run tries again")
+    return "; ".join(done)

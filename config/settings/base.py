@@ -197,6 +197,7 @@ STOCKLINK_TASK_QUEUES = {
         "sync.connect_store",
         "sync.reconcile_all",
         "sync.account_switches_changed",
+        "sync.refresh_metafields",
     ],
 }
 STOCKLINK_QUEUES = list(STOCKLINK_TASK_QUEUES)
@@ -233,6 +234,11 @@ CELERY_BEAT_SCHEDULE = {
     # Sends whose back-off is over, due read-backs, feeds to poll, claims of dead workers.
     "sync-dispatch-due-work": {"task": "sync.dispatch_due_work", "schedule": 5.0},
     "orders-import": {"task": "sync.import_due_orders", "schedule": 300.0},
+    # Metafield-sourced stock: no webhook covers a metafield edit (docs/convergence.md).
+    "metafields-refresh": {
+        "task": "sync.refresh_metafields",
+        "schedule": env.float("SYNC_METAFIELD_REFRESH_SECONDS", default=300.0),
+    },
     # Webhooks are not enough on their own: re-read Shopify, read Amazon back, repair drift.
     "reconcile": {
         "task": "sync.reconcile_all",

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from django.db import transaction
 
 from accounts.models import AmazonAccount
-from selling_lists.models import Listing
+from selling_lists.models import Listing, SellingList
 
 from .. import queues
 from ..models import PushReason
@@ -127,3 +127,35 @@ def account_switches_changed(*, account: AmazonAccount, changed_fields: Iterable
         return bool(CREDENTIAL_FIELDS & changed)
     queues.enqueue_on_commit(queues.ACCOUNT_SWITCHES_CHANGED, account.pk)
     return True
+
+
+@dataclass
+class PauseSummary:
+    listings: int = 0
+    queued: int = 0  # resuming: pushes queued for what differs
+
+
+def selling_list_set_paused(
+    *, selling_list: SellingList, paused: bool, acting_user
+) -> PauseSummary:
+    """Pause or resume a Selling List; its listings' states follow at once.
+
+    Pausing drops their unsent pushes and shows "Paused"; resuming recomputes them (reason
+    "sync switched on") and queues a push wherever Amazon does not show the Result.
+    """
+    ids = list(selling_list.listings.values_list("pk", flat=True))
+    summary = PauseSummary(listings=len(ids))
+    if selling_list.paused != paused:
+        selling_list.paused = paused
+        selling_list.save(update_fields=["paused", "updated_at"])
+    result = listings_recompute(listing_ids=ids, reason=PushReason.SYNC_ON, acting_user=acting_user)
+    summary.queued = result.queued
+    return summary
+
+
+def listings_set_paused(*, listing_ids: Iterable[int], paused: bool, acting_user) -> PauseSummary:
+    """Pause or resume listings; their states follow at once (see `selling_list_set_paused`)."""
+    ids = sorted(set(listing_ids))
+    Listing.objects.filter(pk__in=ids).exclude(paused=paused).update(paused=paused)
+    result = listings_recompute(listing_ids=ids, reason=PushReason.SYNC_ON, acting_user=acting_user)
+    return PauseSummary(listings=len(ids), queued=result.queued)
