@@ -119,6 +119,11 @@ def circuit_refused(account: AmazonAccount, reason: str, *, now: datetime | None
     """Amazon refused the account's credentials: a permanent failure until they are saved
     again. Every listing with a push says so (its push stays queued, nothing is lost)."""
     now = now or timezone.now()
+    saved = AmazonAccount.objects.filter(pk=account.pk).values_list("updated_at", flat=True)
+    if account.updated_at and saved and saved[0] > account.updated_at:
+        # The account was saved after this send loaded it (new credentials?): a refusal of
+        # the old ones says nothing about them, and must not undo the reset that saving did.
+        return
     message = (
         f"Amazon refused the account's credentials: {reason} Save the corrected credentials "
         "on the Amazon account's page; sending resumes at once."

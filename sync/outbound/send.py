@@ -112,6 +112,9 @@ def pushes_send(
         .annotate(n=Count("pk"))
         .order_by("listing__marketplace_id")
     )
+    due = list(due)
+    if gate == "probe" and not due:
+        circuit_close(account)  # nothing left to probe with: see `_probe`
     with claim_heartbeat():
         for row in due:
             marketplace_id = row["listing__marketplace_id"]
@@ -142,6 +145,9 @@ def _probe(account, marketplace_id, client, limiter, summary: SendSummary) -> No
         account_id=account.pk, limit=1, marketplace_id=marketplace_id, due_only=False
     )
     if not claimed:
+        # Nothing left to probe with (dropped or superseded meanwhile): the next send that
+        # fails opens the circuit again; read-backs must not wait for a probe that never comes.
+        circuit_close(account)
         return
     summary.claimed += 1
     if _send_one_patch(claimed[0], client, limiter, summary, account=account) is None:

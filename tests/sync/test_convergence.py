@@ -21,6 +21,7 @@ from sync.inbound.refresh import listings_refresh_stock
 from sync.models import PushState, QtyPush, SellerCircuit
 from sync.orders import intake
 from sync.orders.models import OrderStockEntry
+from sync.outbound.circuit import circuit_refused
 from sync.outbound.claims import backoff
 from sync.outbound.confirm import pushes_confirm
 from sync.outbound.send import pushes_send
@@ -394,3 +395,26 @@ def test_circuits_are_per_seller():
     send(two, amazon)
     assert amazon.quantities[two.sku] == 4 and amazon.quantities[one.sku] == 0
     assert SellerCircuit.objects.get(account=one.amazon_account).state == "open"
+
+
+def test_an_open_circuit_with_nothing_left_to_probe_closes_so_read_backs_resume():
+    listing = stocked_listing(3)
+    amazon = Amazon()
+    amazon.quantities[listing.sku] = 0
+    listings_recompute(listing_ids=[listing.pk], reason="stock_change")
+    amazon.down = True
+    send(listing, amazon)
+    QtyPush.objects.filter(state=PushState.PENDING).update(state=PushState.SUPERSEDED)
+    SellerCircuit.objects.update(next_probe_at=timezone.now())
+    send(listing, amazon)
+    assert SellerCircuit.objects.get().state == SellerCircuit.State.CLOSED
+
+
+def test_a_refusal_of_credentials_replaced_meanwhile_does_not_stop_the_seller_again():
+    listing = stocked_listing(3)
+    stale = type(listing.amazon_account).objects.get(pk=listing.amazon_account_id)
+    listing.amazon_account.refresh_token = "Atzr|the-right-one"
+    listing.amazon_account.save()  # saved while a send with the old token was on the wire
+
+    circuit_refused(stale, "invalid_grant")
+    assert not SellerCircuit.objects.filter(state=SellerCircuit.State.CREDENTIALS).exists()
