@@ -66,18 +66,28 @@ class AmazonAccount(models.Model):
     auto_update_qty = models.BooleanField(
         "Update Amazon Item QTY when it has changed in Shopify",
         default=True,
-        help_text="Off: Shopify stock changes are not sent automatically; "
-        "“Update Qty” on listings still works.",
+        help_text="Off: Shopify stock changes are not sent automatically (listings show "
+        "“Out of sync — held”); “Update Qty” on listings still works.",
     )
     inventory_sync_enabled = models.BooleanField(
         "Keep inventory in sync from Shopify to Amazon",
         default=True,
-        help_text="Off: nothing is sent to Amazon for this account, not even by “Update Qty”.",
+        help_text="Off: nothing is sent to Amazon for this account, not even by “Update Qty” "
+        "(listings show “Sync off”). Amazon orders still lower Shopify stock unless the next "
+        "switch says otherwise.",
+    )
+    orders_stop_with_sync = models.BooleanField(
+        "Inventory sync off also stops orders changing Shopify",
+        default=True,
+        help_text="Seed 001's “Disable inventory sync”: while “Keep inventory in sync” is off, "
+        "Amazon orders do not change Shopify stock either. Untick to keep orders flowing into "
+        "Shopify while nothing is sent to Amazon.",
     )
     sync_fbm_orders = models.BooleanField(
         "Sync FBM orders to Shopify stock",
         default=True,
-        help_text="Merchant-fulfilled Amazon orders lower Shopify stock; FBA orders never do.",
+        help_text="Merchant-fulfilled Amazon orders lower Shopify stock (cancellations give it "
+        "back); FBA orders never do.",
     )
     orders_synced_until = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -92,6 +102,13 @@ class AmazonAccount(models.Model):
 
     def __str__(self):
         return self.name
+
+    @property
+    def orders_change_shopify(self) -> bool:
+        """Whether new FBM orders of this account lower Shopify stock (both switches)."""
+        return self.sync_fbm_orders and (
+            self.inventory_sync_enabled or not self.orders_stop_with_sync
+        )
 
     def clean(self):
         # Overrides receive the refresh token and client secret: outside the sandbox, only
@@ -188,6 +205,13 @@ class ShopifyStore(models.Model):
     oauth_token = EncryptedTextField(blank=True, editable=False)
     oauth_token_expires_at = models.DateTimeField(null=True, blank=True, editable=False)
     catalogue_imported_at = models.DateTimeField(null=True, blank=True, editable=False)
+    metafields_read_at = models.DateTimeField(
+        "metafields read at",
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="When metafield-sourced stock was last re-read (every few minutes).",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

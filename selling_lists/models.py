@@ -1,10 +1,22 @@
-"""Selling Lists and Listings: which Shopify variant feeds which Amazon SKU, under which rule."""
+"""Selling Lists and Listings: which Shopify variant feeds which Amazon SKU, under which rule.
+
+A listing's state (docs/convergence.md) is stored in `Listing.status` by the sync engine as
+things happen; `Listing.state` and `selectors.listings_with_state` add what needs no write:
+a pause, or the account's sync switch, shows at once.
+"""
 
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
-from profiles.models import QtyMode, default_profile, quantity_limit, validate_mode_quantity
+from profiles.models import (
+    QtyMode,
+    StockSource,
+    default_profile,
+    quantity_limit,
+    validate_mode_quantity,
+)
 
 
 class SellingList(models.Model):
@@ -48,11 +60,46 @@ class SellingList(models.Model):
         return self.name
 
     def save(self, *args, **kwargs):
+        if locked := self.locked_changes():
+            raise ValidationError(f"{self} has listings: {', '.join(locked)} cannot change.")
         if not self.profile_id:
             self.profile = default_profile()
         super().save(*args, **kwargs)
 
+    # Once it has listings, these say where the listings sync: changing them would leave the
+    # listings on the old seller, marketplace or store. Move the listings explicitly instead.
+    LOCKED_FIELDS = ("amazon_account", "marketplace", "shopify_store")
+
+    def locked_changes(self) -> list[str]:
+        """The locked fields this unsaved edit changes while the list has listings."""
+        if not self.pk:
+            return []
+        saved = (
+            SellingList.objects.filter(pk=self.pk)
+            .values("amazon_account_id", "marketplace_id", "shopify_store_id")
+            .first()
+        )
+        if saved is None:
+            return []
+        changed = [
+            name
+            for name in self.LOCKED_FIELDS
+            if saved[f"{name}_id"] != getattr(self, f"{name}_id")
+        ]
+        if changed and self.listings.exists():
+            return changed
+        return []
+
     def clean(self):
+        locked = self.locked_changes()
+        if locked:
+            raise ValidationError(
+                {
+                    name: "Locked: this Selling List has listings. Move them to another list "
+                    "first (“Move listings”), or create a new list."
+                    for name in locked
+                }
+            )
         if not self.profile_id:
             profile = default_profile()
             if profile is None:
@@ -69,12 +116,33 @@ class SellingList(models.Model):
 
 
 class ListingStatus(models.TextChoices):
-    LINKED = "linked", "Linked"
-    PENDING = "pending", "Pending Qty Update"
-    FAILED = "failed", "Qty update failed"
-    SYNC_OFF = "sync_off", "Sync off"
+    """The state model (docs/convergence.md): computed from what Amazon shows, read back and
+    lowered by Amazon's own sales, never from what was merely sent."""
+
+    LINKED = "linked", "Linked — in sync"  # Amazon shows the Result
+    PENDING = "pending", "Pending Qty Update"  # queued, or sent and awaiting its read-back
+    SENDING = "sending", "Sending"  # a worker holds it (a lease renewed by a heartbeat)
+    WAITING = "waiting", "Waiting for Amazon"  # transient failure: next try at retry_at
+    FAILED = "failed", "Qty update failed"  # permanent: Amazon's message or credentials
+    HELD = "held", "Out of sync — held"  # differs, not sent on purpose (auto off, static)
+    PAUSED = "paused", "Paused"  # the listing or its Selling List is paused
+    SYNC_OFF = "sync_off", "Sync off"  # the account's inventory sync is off
+    STOCK_MISSING = "stock_missing", "Stock missing"  # policy "keep": Amazon left as it is
     NOT_ON_AMAZON = "not_on_amazon", "Not on Amazon"
-    FBA = "fba", "FBA — managed by Amazon"
+    FBA = "fba", "FBA — managed by Amazon"  # never pushed
+
+
+# States in which Amazon does not (yet) show the Result of a listing that Stocklink sends:
+# the "Out of sync" filter and counts. FBA, paused and sync off are not "out of sync".
+OUT_OF_SYNC_STATES = (
+    ListingStatus.PENDING,
+    ListingStatus.SENDING,
+    ListingStatus.WAITING,
+    ListingStatus.FAILED,
+    ListingStatus.HELD,
+    ListingStatus.STOCK_MISSING,
+    ListingStatus.NOT_ON_AMAZON,
+)
 
 
 class FulfillmentChannel(models.TextChoices):
@@ -111,6 +179,9 @@ class Listing(models.Model):
     )
     status_message = models.TextField(
         blank=True, help_text="Amazon's message, or why stock is missing."
+    )
+    retry_at = models.DateTimeField(
+        "next try", null=True, blank=True, help_text="Waiting for Amazon: when it is tried again."
     )
     stock_missing = models.BooleanField(default=False)
     last_sent_quantity = models.IntegerField(null=True, blank=True)
@@ -203,3 +274,38 @@ class Listing(models.Model):
     def _copy_from_selling_list(self):
         self.amazon_account_id = self.selling_list.amazon_account_id
         self.marketplace_id = self.selling_list.marketplace_id
+
+    @property
+    def state(self) -> str:
+        """The state shown to the merchant: a pause or the sync switch shows at once, before
+        the engine has rewritten `status` (needs the Selling List and account loaded)."""
+        if self.fulfillment_channel == FulfillmentChannel.FBA:
+            return ListingStatus.FBA
+        if not self.amazon_account.inventory_sync_enabled:
+            return ListingStatus.SYNC_OFF
+        if self.paused or self.selling_list.paused:
+            return ListingStatus.PAUSED
+        return self.status
+
+    @property
+    def source_read_at(self):
+        """When the stock this listing's Result reads was last read from Shopify: the
+        metafield refresh for a metafield source, else the variant's newest level."""
+        if self.selling_list.profile.source == StockSource.METAFIELD:
+            return self.selling_list.shopify_store.metafields_read_at
+        if self.variant_id is None:
+            return None
+        return self.variant.levels.aggregate(models.Max("updated_at"))["updated_at__max"]
+
+    @property
+    def state_text(self) -> str:
+        """The state in words, with its reason: "Waiting for Amazon — next try 14:05 (…)"."""
+        state = self.state
+        label = ListingStatus(state).label
+        if state == ListingStatus.WAITING and self.retry_at:
+            at = timezone.localtime(self.retry_at).strftime("%H:%M:%S")
+            why = f" ({self.status_message})" if self.status_message else ""
+            return f"{label} — next try {at}{why}"
+        if state in (ListingStatus.PAUSED, ListingStatus.SYNC_OFF, ListingStatus.FBA):
+            return label
+        return f"{label}: {self.status_message}" if self.status_message else label

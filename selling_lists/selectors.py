@@ -1,11 +1,24 @@
 """Reads shared by the admin and the sync engine: listings with their stock and their Result."""
 
-from django.db.models import IntegerField, OuterRef, QuerySet, Subquery, Sum
+from django.db.models import (
+    Case,
+    CharField,
+    Count,
+    F,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+    When,
+)
 from django.db.models.functions import Coalesce
 
 from accounts.models import InventoryLevel
 
-from .models import Listing
+from .models import OUT_OF_SYNC_STATES, FulfillmentChannel, Listing, ListingStatus
 
 
 def listings_with_stock(queryset: QuerySet[Listing] | None = None) -> QuerySet[Listing]:
@@ -25,3 +38,39 @@ def listings_with_stock(queryset: QuerySet[Listing] | None = None) -> QuerySet[L
     return queryset.select_related(
         "selling_list__profile", "variant__product", "marketplace", "amazon_account"
     ).annotate(shopify_stock=Coalesce(Subquery(stock, output_field=IntegerField()), 0))
+
+
+def listings_with_state(queryset: QuerySet[Listing] | None = None) -> QuerySet[Listing]:
+    """Listings annotated with `sync_state`: `Listing.state` in SQL, for columns, filters and
+    counts.
+
+    FBA, the account's sync switch and a pause win over the stored status, so they show at
+    once (docs/convergence.md, "State model").
+    """
+    queryset = Listing.objects.all() if queryset is None else queryset
+    return queryset.annotate(
+        sync_state=Case(
+            When(fulfillment_channel=FulfillmentChannel.FBA, then=Value(ListingStatus.FBA)),
+            When(amazon_account__inventory_sync_enabled=False, then=Value(ListingStatus.SYNC_OFF)),
+            When(Q(paused=True) | Q(selling_list__paused=True), then=Value(ListingStatus.PAUSED)),
+            default=F("status"),
+            output_field=CharField(),
+        )
+    )
+
+
+def listings_out_of_sync(queryset: QuerySet[Listing] | None = None) -> QuerySet[Listing]:
+    """Listings Stocklink sends whose Amazon quantity is not (yet) the Result: pending,
+    sending, waiting, failed, held, stock missing, not on Amazon. Never FBA, paused or off."""
+    return listings_with_state(queryset).filter(sync_state__in=OUT_OF_SYNC_STATES)
+
+
+def listings_in_sync(queryset: QuerySet[Listing] | None = None) -> QuerySet[Listing]:
+    """Listings whose Amazon quantity is the Result (state "Linked — in sync")."""
+    return listings_with_state(queryset).filter(sync_state=ListingStatus.LINKED)
+
+
+def state_counts(queryset: QuerySet[Listing] | None = None) -> dict[str, int]:
+    """How many listings are in each state (the dashboard's and the filters' counts)."""
+    rows = listings_with_state(queryset).order_by().values("sync_state").annotate(n=Count("pk"))
+    return {row["sync_state"]: row["n"] for row in rows}

@@ -35,8 +35,31 @@ def first_feed_poll() -> timedelta:
 
 
 def claim_lease() -> timedelta:
-    """A claim older than this belongs to a dead worker: its pushes are sent again."""
+    """A claim not renewed for this long belongs to a dead worker: its pushes are sent again.
+
+    A live worker renews its claims every `claim_heartbeat()` (outbound/heartbeat.py).
+    """
     return timedelta(seconds=settings.SYNC_CLAIM_LEASE_SECONDS)
+
+
+def claim_heartbeat() -> float:
+    """Seconds between renewals of a worker's claims: a third of the lease."""
+    return max(settings.SYNC_CLAIM_LEASE_SECONDS / 3, 0.5)
+
+
+def max_backoff() -> timedelta:
+    """The longest wait before a push that failed for a transient reason is tried again."""
+    return timedelta(seconds=settings.SYNC_MAX_BACKOFF_SECONDS)
+
+
+def circuit_max_probe() -> timedelta:
+    """The longest wait between two probes while a seller's circuit is open."""
+    return timedelta(seconds=settings.SYNC_CIRCUIT_MAX_PROBE_SECONDS)
+
+
+def metafield_refresh() -> timedelta:
+    """How often metafield-sourced stock is re-read from Shopify."""
+    return timedelta(seconds=settings.SYNC_METAFIELD_REFRESH_SECONDS)
 
 
 def recompute_batch_size() -> int:

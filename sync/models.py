@@ -22,6 +22,7 @@ __all__ = [
     "QtyPush",
     "RateLimitBucket",
     "ReconcileRun",
+    "SellerCircuit",
     "WebhookEvent",
     "WebhookRejection",
 ]
@@ -126,6 +127,11 @@ class QtyPush(models.Model):
     response = models.JSONField(null=True, blank=True)
     attempts = models.PositiveIntegerField(default=0, help_text="Times it was sent.")
     checks = models.PositiveIntegerField(default=0, help_text="Read-backs after ACCEPTED.")
+    sold_since_sent = models.PositiveIntegerField(
+        default=0,
+        help_text="Units Amazon sold of this listing while the push was on the wire: a "
+        "read-back showing that many fewer still confirms it.",
+    )
     next_attempt_at = models.DateTimeField(default=timezone.now)
     claim_token = models.UUIDField(null=True, blank=True, editable=False)
     claimed_at = models.DateTimeField(null=True, blank=True)
@@ -283,3 +289,35 @@ class ReconcileRun(models.Model):
 
     def __str__(self):
         return f"Reconcile of {self.started_at:%Y-%m-%d %H:%M}"
+
+
+class SellerCircuit(models.Model):
+    """One circuit per seller (docs/convergence.md): while Amazon fails, one probe at a time.
+
+    Closed: pushes flow. Open: Amazon answered 5xx or timed out; nothing is sent until
+    `next_probe_at`, when a single push goes out as the probe; its success closes the circuit
+    and the backlog drains at the published rate. Credentials: Amazon refused the account's
+    credentials; nothing is sent until they are saved again (or sync is resumed).
+    """
+
+    class State(models.TextChoices):
+        CLOSED = "closed", "Amazon answers"
+        OPEN = "open", "Amazon is failing: probing"
+        CREDENTIALS = "credentials", "Credentials refused"
+
+    account = models.OneToOneField(
+        "accounts.AmazonAccount", on_delete=models.CASCADE, related_name="circuit"
+    )
+    state = models.CharField(max_length=12, choices=State.choices, default=State.CLOSED)
+    failures = models.PositiveIntegerField(default=0, help_text="Failed probes in a row.")
+    reason = models.TextField(blank=True)
+    opened_at = models.DateTimeField(null=True, blank=True)
+    next_probe_at = models.DateTimeField(null=True, blank=True)
+    probe_token = models.UUIDField(null=True, blank=True, editable=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "seller circuit"
+
+    def __str__(self):
+        return f"{self.account_id}: {self.get_state_display()}"

@@ -26,7 +26,7 @@ class PushPreview:
     """One row of the "Update Qty" confirmation page: what Amazon will be told."""
 
     listing: Listing
-    before: int | None  # what Amazon was last told
+    before: int | None  # what Amazon shows (read back, lowered by its own sales)
     after: int | None  # the Result now (None: stock missing, left as it is)
     note: str  # why it will not be sent, or ""
 
@@ -67,7 +67,12 @@ def _previews(scope: QuerySet, limit: int | None = None) -> list[PushPreview]:
             note = f"{result.trace[0]}: Amazon is left as it is."
         else:
             note = ""
-        rows.append(PushPreview(listing, listing.last_sent_quantity, result.quantity, note))
+        shown = (
+            listing.amazon_quantity
+            if listing.amazon_quantity is not None
+            else listing.last_sent_quantity
+        )
+        rows.append(PushPreview(listing, shown, result.quantity, note))
     return rows
 
 

@@ -18,6 +18,7 @@ from .clients.errors import RateLimited, TransientError
 from .inbound.catalogue import catalogue_import
 from .inbound.events import stranded_events
 from .inbound.events import webhook_event_process as process_event
+from .inbound.refresh import metafield_stores, metafields_refresh
 from .inbound.webhooks import FLUSH_REJECTIONS, webhook_rejections_flush, webhooks_subscribe
 from .jobs.tasks import run_job
 from .models import PushReason
@@ -121,3 +122,16 @@ def flush_webhook_rejections_task() -> int:
     """Add the refused-webhook counts gathered in Redis to the admin's table. Queued a few
     seconds after a first refusal, and by beat every minute in case one was lost."""
     return webhook_rejections_flush()
+
+
+@shared_task(name="sync.refresh_metafields", ignore_result=True)
+def refresh_metafields_task() -> str:
+    """Beat (SYNC_METAFIELD_REFRESH_SECONDS): re-read metafield-sourced stock of every store
+    that needs it; Shopify sends no webhook for a metafield edit."""
+    done = []
+    for store in ShopifyStore.objects.filter(pk__in=metafield_stores()):
+        try:
+            done.append(str(metafields_refresh(store=store)))
+        except TransientError:
+            done.append(f"{store}: Shopify is not answering; next run tries again")
+    return "; ".join(done)

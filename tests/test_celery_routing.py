@@ -57,6 +57,10 @@ def test_a_task_is_sent_to_its_queue_with_its_queues_time_limits(task, queue):
     assert soft < hard
 
 
-def test_pushes_are_killed_before_their_claim_lease_lapses():
-    _, hard = settings.STOCKLINK_QUEUE_TIME_LIMITS["pushes"]
-    assert hard < settings.SYNC_CLAIM_LEASE_SECONDS
+def test_a_live_senders_claims_are_renewed_well_within_their_lease():
+    # The heartbeat renews every third of the lease: a live send never loses its claim, and a
+    # killed worker's claims lapse within a minute (docs/convergence.md, "Claims").
+    from sync import conf
+
+    assert settings.SYNC_CLAIM_LEASE_SECONDS <= 60
+    assert conf.claim_heartbeat() * 3 <= settings.SYNC_CLAIM_LEASE_SECONDS

@@ -199,6 +199,7 @@ STOCKLINK_TASK_QUEUES = {
         "sync.reconcile_all",
         "sync.account_switches_changed",
         "sync.run_job",
+        "sync.refresh_metafields",
     ],
 }
 STOCKLINK_QUEUES = list(STOCKLINK_TASK_QUEUES)
@@ -238,6 +239,11 @@ CELERY_BEAT_SCHEDULE = {
     # Refused webhooks are counted in Redis off the database's path; this adds any count whose
     # own flush was lost (sync/inbound/webhooks.py).
     "sync-flush-webhook-rejections": {"task": "sync.flush_webhook_rejections", "schedule": 60.0},
+    # Metafield-sourced stock: no webhook covers a metafield edit (docs/convergence.md).
+    "metafields-refresh": {
+        "task": "sync.refresh_metafields",
+        "schedule": env.float("SYNC_METAFIELD_REFRESH_SECONDS", default=300.0),
+    },
     # Webhooks are not enough on their own: re-read Shopify, read Amazon back, repair drift.
     "reconcile": {
         "task": "sync.reconcile_all",
@@ -256,14 +262,20 @@ STOCKLINK_WEBHOOK_SILENCE_HOURS = env.float("STOCKLINK_WEBHOOK_SILENCE_HOURS", d
 SYNC_FEED_THRESHOLD = env.int("SYNC_FEED_THRESHOLD", default=100)
 # Pushes claimed at a time for patching: ~4 s of the 5 req/s budget keeps a claim short.
 SYNC_PATCH_CLAIM = env.int("SYNC_PATCH_CLAIM", default=20)
-# Sends of one push before it fails, and read-backs of an ACCEPTED push before it fails.
-SYNC_MAX_ATTEMPTS = env.int("SYNC_MAX_ATTEMPTS", default=8)
+# Read-backs of an ACCEPTED push before it is sent again (transient failures never give up).
 SYNC_MAX_CHECKS = env.int("SYNC_MAX_CHECKS", default=8)
+# The longest back-off of a push after a transient failure (jittered), and the longest wait
+# between two probes of a seller whose circuit is open (docs/convergence.md).
+SYNC_MAX_BACKOFF_SECONDS = env.float("SYNC_MAX_BACKOFF_SECONDS", default=300.0)
+SYNC_CIRCUIT_MAX_PROBE_SECONDS = env.float("SYNC_CIRCUIT_MAX_PROBE_SECONDS", default=20.0)
+# Metafield-sourced stock is re-read from Shopify this often (webhooks do not cover it).
+SYNC_METAFIELD_REFRESH_SECONDS = env.float("SYNC_METAFIELD_REFRESH_SECONDS", default=300.0)
 # Seconds from ACCEPTED to the first read-back, and from a feed's upload to its first poll.
 SYNC_CONFIRM_DELAY = env.float("SYNC_CONFIRM_DELAY", default=2.0)
 SYNC_FIRST_FEED_POLL = env.float("SYNC_FIRST_FEED_POLL", default=5.0)
-# A worker's claim on pushes lapses after this; a killed worker's pushes are then sent again.
-SYNC_CLAIM_LEASE_SECONDS = env.float("SYNC_CLAIM_LEASE_SECONDS", default=600.0)
+# A worker's claim on pushes lapses when not renewed for this long (a heartbeat renews it every
+# third of it); a killed worker's pushes are then sent again by the next dispatch.
+SYNC_CLAIM_LEASE_SECONDS = env.float("SYNC_CLAIM_LEASE_SECONDS", default=30.0)
 # Seconds a vendor call may take while a person waits in the admin (Test connection).
 SYNC_INTERACTIVE_TIMEOUT = env.float("SYNC_INTERACTIVE_TIMEOUT", default=10.0)
 # Listings recomputed per transaction (queries grow with batches, not rows).

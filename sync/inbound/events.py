@@ -2,6 +2,7 @@
 
 webhook_event_process(event_pk=...)   the task's job: one event (and the store's others)
 stranded_events()                     events stored but never processed (beat re-queues)
+refresh_items(store, client, item_ids, summary)   re-read items (also Update Qty's re-read)
 """
 
 from __future__ import annotations
@@ -137,7 +138,7 @@ def webhook_event_process(*, event_pk: int) -> ProcessSummary:
     for bad, reason in malformed:
         _mark_processed([bad], reason)
     if item_ids:
-        _refresh_items(store, client, item_ids, summary)
+        refresh_items(store, client, item_ids, summary)
     _mark_processed(fresh, f"Re-read {len(item_ids)} inventory item(s) from Shopify.")
     return summary
 
@@ -161,9 +162,10 @@ def _mark_processed(events: list[WebhookEvent], outcome: str) -> None:
         )
 
 
-def _refresh_items(
+def refresh_items(
     store: ShopifyStore, client: ShopifyApi, item_ids: set[int], summary: ProcessSummary
 ):
+    """Re-read these inventory items' levels from Shopify, mirror them, recompute."""
     known = set(
         Variant.objects.filter(store=store, inventory_item_id__in=item_ids).values_list(
             "inventory_item_id", flat=True

@@ -19,7 +19,8 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import F, Q
+from django.db.models.functions import Greatest
 from django.utils import timezone
 
 from accounts.models import AmazonAccount, Marketplace
@@ -31,7 +32,7 @@ from .. import conf
 from ..clients.amazon_data import AmazonOrder as RemoteOrder
 from ..clients.errors import RateLimited
 from ..clients.factory import amazon_client
-from ..models import PushReason
+from ..models import IN_FLIGHT_STATES, PushReason, QtyPush
 from ..outbox.recompute import listings_recompute
 from ..ratelimit import Rate, bucket_key, default_bucket
 from .models import AmazonOrder, AmazonOrderItem, OrderStockEntry
@@ -75,6 +76,7 @@ class OrderImportSummary:
     entry_ids: list[int] = field(default_factory=list)
     variant_ids: set[int] = field(default_factory=set)
     restore_listing_ids: set[int] = field(default_factory=set)
+    sold_listing_ids: set[int] = field(default_factory=set)  # Amazon's quantity moved
     since: datetime | None = None
 
     def __str__(self):
@@ -144,7 +146,10 @@ def orders_import(
         AmazonAccount.objects.filter(pk=account.pk).filter(
             Q(orders_synced_until__isnull=True) | Q(orders_synced_until__lt=now)
         ).update(orders_synced_until=now)
-    recompute_for_orders(variant_ids=summary.variant_ids)
+    recompute_for_orders(
+        variant_ids=summary.variant_ids,
+        listing_ids=summary.sold_listing_ids - summary.restore_listing_ids,
+    )
     recompute_for_orders(listing_ids=summary.restore_listing_ids, force=True)
     logger.info("Orders of %s since %s: %s", account, summary.since, summary)
     return summary
@@ -220,7 +225,7 @@ def _record_order_once(account, marketplace, remote: RemoteOrder, summary) -> No
                 # FBA never touches Shopify; history from before the account was connected
                 # (or while the switch was off) is recorded but never replayed into Shopify.
                 syncs_stock=fbm
-                and account.sync_fbm_orders
+                and account.orders_change_shopify  # seed 001: sync off may stop orders too
                 and remote.created_time >= account.created_at,
             )
             new = True
@@ -258,13 +263,40 @@ def _record_order_once(account, marketplace, remote: RemoteOrder, summary) -> No
                 items[item.order_item_id] = item
                 if item.listing_id is None:
                     summary.unmatched_items += 1
-                elif not order.is_cancelled and _restores_fixed_quantity(item.listing):
-                    summary.restore_listing_ids.add(item.listing_id)
+                elif not order.is_cancelled:
+                    _amazon_sold(order, item, summary, sign=-1)
+                    if _restores_fixed_quantity(item.listing):
+                        summary.restore_listing_ids.add(item.listing_id)
         if order.is_cancelled and not was_cancelled and not new:
             summary.cancelled += 1
+            for item in items.values():
+                if item.listing_id is not None:
+                    _amazon_sold(order, item, summary, sign=+1)
         if order.syncs_stock:
             for item in items.values():
                 ensure_entries(order, item, summary)
+
+
+def _amazon_sold(order: AmazonOrder, item: AmazonOrderItem, summary, *, sign: int) -> None:
+    """Amazon's own sale (sign −1) or its cancellation (+1) moves what Amazon shows: what we
+    believe it shows follows, so a push is due whenever the Result now differs (a capped
+    listing sold down is set back at once, docs/convergence.md). FBA is Amazon's business.
+
+    A push on the wire counts the units too: its read-back may show that many fewer.
+    """
+    if order.fulfilled_by != AmazonOrder.FulfilledBy.MERCHANT or item.listing_id is None:
+        return
+    if item.listing.created_at and order.purchased_at < item.listing.created_at:
+        return  # sold before linking: the quantity read when linking already counts it
+    units = item.quantity * sign
+    Listing.objects.filter(pk=item.listing_id, amazon_quantity__isnull=False).update(
+        amazon_quantity=Greatest(F("amazon_quantity") + units, 0)
+    )
+    if sign < 0:
+        QtyPush.objects.filter(listing_id=item.listing_id, state__in=IN_FLIGHT_STATES).update(
+            sold_since_sent=F("sold_since_sent") + item.quantity
+        )
+    summary.sold_listing_ids.add(item.listing_id)
 
 
 def _listings_by_sku(account, marketplace_id, remote: RemoteOrder) -> dict[str, Listing]:

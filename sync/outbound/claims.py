@@ -24,11 +24,10 @@ from selling_lists.models import Listing, ListingStatus
 from .. import conf
 from ..models import PushState, PushTransport, QtyPush
 from ..ratelimit import Limiter
+from .circuit import jittered
+from .heartbeat import watch
 
 logger = logging.getLogger(__name__)
-
-# Credentials refused: no point retrying soon; the merchant has to fix them.
-AUTH_BACKOFF = timedelta(minutes=5)
 
 
 def limiter_for(account: AmazonAccount, limiter: Limiter | None = None) -> Limiter:
@@ -37,8 +36,8 @@ def limiter_for(account: AmazonAccount, limiter: Limiter | None = None) -> Limit
 
 
 def backoff(attempts: int) -> timedelta:
-    """2, 4, 8 … seconds, at most 5 minutes."""
-    return timedelta(seconds=min(2 ** max(attempts, 1), 300))
+    """2, 4, 8 … seconds, at most SYNC_MAX_BACKOFF_SECONDS (5 minutes), with jitter."""
+    return jittered(2 ** min(max(attempts, 1), 20), conf.max_backoff())
 
 
 def issues_text(issues) -> str:
@@ -60,9 +59,8 @@ class SendSummary:
     feeds: list[int] = field(default_factory=list)
     blocked: int = 0  # pending pushes dropped because sync is off, paused or FBA
     retry_after: float | None = None
-
-
-# --- sending -----------------------------------------------------------------------------------
+    stopped: bool = False  # the seller's circuit opened or its credentials were refused
+    refused: str = ""  # Amazon's words when it refused the credentials
 
 
 # --- claiming ----------------------------------------------------------------------------------
@@ -85,18 +83,21 @@ def pushes_claim(
     limit: int,
     marketplace_id: str | None = None,
     now: datetime | None = None,
+    due_only: bool = True,
 ) -> list[QtyPush]:
-    """Take up to `limit` due pending pushes of one seller; no two claimers get the same one."""
+    """Take up to `limit` due pending pushes of one seller; no two claimers get the same one.
+
+    The claim is a lease renewed by the caller's `claim_heartbeat()`; the listings show
+    "Sending". `due_only=False` takes pushes still in their back-off (a circuit's probe).
+    """
     now = now or timezone.now()
     token = uuid.uuid4()
+    watch(token)
     with transaction.atomic():
-        candidates = (
-            QtyPush.objects.filter(
-                account_id=account_id, state=PushState.PENDING, next_attempt_at__lte=now
-            )
-            .filter(~_busy_listing())
-            .order_by("next_attempt_at", "pk")
-        )
+        candidates = QtyPush.objects.filter(account_id=account_id, state=PushState.PENDING)
+        if due_only:
+            candidates = candidates.filter(next_attempt_at__lte=now)
+        candidates = candidates.filter(~_busy_listing()).order_by("next_attempt_at", "pk")
         if marketplace_id is not None:
             candidates = candidates.filter(listing__marketplace_id=marketplace_id)
         if connection.features.has_select_for_update_skip_locked:
@@ -112,6 +113,9 @@ def pushes_claim(
         QtyPush.objects.filter(pk__in=ids, state=PushState.PENDING).update(
             state=PushState.SENDING, claim_token=token, claimed_at=now, updated_at=now
         )
+        Listing.objects.filter(
+            qty_pushes__claim_token=token, qty_pushes__state=PushState.SENDING
+        ).update(status=ListingStatus.SENDING, status_message="", retry_at=None, updated_at=now)
     claimed = list(
         QtyPush.objects.filter(claim_token=token, state=PushState.SENDING)
         .select_related("listing")
@@ -131,17 +135,25 @@ def pushes_claim(
     return claimed
 
 
-def push_release(push: QtyPush, *, delay: timedelta, message: str, count_attempt: bool = True):
-    """Put a claimed push back to pending (nothing lost), or drop it if a newer one is pending."""
+def push_release(
+    push: QtyPush,
+    *,
+    delay: timedelta,
+    message: str,
+    count_attempt: bool = True,
+    listing_status: str = ListingStatus.WAITING,
+):
+    """Put a claimed push back to pending (nothing lost), or drop it if a newer one is pending.
+
+    A transient failure never gives up (DESIGN.md, "Convergence is the promise"): the push is
+    tried again after `delay`, and its listing shows "Waiting for Amazon — next try HH:MM".
+    """
     now = timezone.now()
     attempts = push.attempts + (1 if count_attempt else 0)
-    if count_attempt and attempts >= conf.max_attempts():
-        push_fail(push, message=f"Gave up after {attempts} attempts: {message}")
-        return
     ours = {"pk": push.pk, "state": PushState.SENDING, "claim_token": push.claim_token}
     try:
         with transaction.atomic():
-            QtyPush.objects.filter(**ours).update(
+            released = QtyPush.objects.filter(**ours).update(
                 state=PushState.PENDING,
                 claim_token=None,
                 attempts=attempts,
@@ -149,6 +161,14 @@ def push_release(push: QtyPush, *, delay: timedelta, message: str, count_attempt
                 message=message,
                 updated_at=now,
             )
+            if released:
+                waiting = listing_status == ListingStatus.WAITING
+                Listing.objects.filter(pk=push.listing_id).update(
+                    status=listing_status,
+                    status_message=message if waiting else "",
+                    retry_at=now + delay if waiting else None,
+                    updated_at=now,
+                )
     except IntegrityError:
         # A newer target was queued while this one was on the wire: it replaces this one.
         QtyPush.objects.filter(**ours).update(
@@ -222,6 +242,27 @@ def push_done(push: QtyPush, *, amazon_quantity: int | None, now: datetime, mess
         Listing.objects.filter(pk=push.listing_id).update(**fields)
 
 
+def push_resend(push: QtyPush, message: str) -> None:
+    """An ACCEPTED push Amazon never showed: queue the same quantity again (unless a newer
+    push is pending, which wins). Not applied is not a reason to give up."""
+    now = timezone.now()
+    try:
+        with transaction.atomic():
+            QtyPush.objects.filter(pk=push.pk, state=PushState.SENT).update(
+                state=PushState.PENDING,
+                checks=0,
+                next_attempt_at=now,
+                message=message,
+                updated_at=now,
+            )
+    except IntegrityError:
+        QtyPush.objects.filter(pk=push.pk, state=PushState.SENT).update(
+            state=PushState.SUPERSEDED,
+            message=f"{message} A newer target is pending.",
+            updated_at=now,
+        )
+
+
 def push_fail_sent(push: QtyPush, message: str) -> None:
     now = timezone.now()
     with transaction.atomic():
@@ -244,5 +285,10 @@ def pushes_release_stale(*, now: datetime | None = None) -> int:
         QtyPush.objects.filter(state=PushState.SENDING, claimed_at__lt=now - conf.claim_lease())
     )
     for push in stale:
-        push_release(push, delay=timedelta(0), message="The worker sending it stopped; sent again.")
+        push_release(
+            push,
+            delay=timedelta(0),
+            message="The worker sending it stopped; sent again.",
+            listing_status=ListingStatus.PENDING,
+        )
     return len(stale)

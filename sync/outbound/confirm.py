@@ -22,9 +22,11 @@ from ..clients.errors import (
     TransientError,
 )
 from ..clients.factory import amazon_client
-from ..models import PushState, PushTransport, QtyPush
+from ..models import PushReason, PushState, PushTransport, QtyPush
+from ..outbox.recompute import listings_recompute
 from ..ratelimit import Limiter
-from .claims import backoff, issues_text, limiter_for, push_done, push_fail_sent
+from .circuit import circuit_is_closed
+from .claims import backoff, issues_text, limiter_for, push_done, push_fail_sent, push_resend
 
 logger = logging.getLogger(__name__)
 
@@ -37,6 +39,7 @@ class ConfirmSummary:
     confirmed: int = 0
     waiting: int = 0
     failed: int = 0
+    resent: int = 0
     retry_after: float | None = None
 
 
@@ -49,13 +52,14 @@ def pushes_confirm(
     """Read back the listings of ACCEPTED pushes; done when Amazon shows the quantity.
 
     ACCEPTED is not applied (Amazon processes it later, and may still reject it): a push
-    counts only when getListingsItem shows its quantity. Not yet → checked again after a
-    back-off, up to `SYNC_conf.max_checks()` times, then failed with what Amazon shows and says.
+    counts only when getListingsItem shows its quantity, or that many fewer as Amazon sold
+    since (a sale during the read-back). Not yet → checked again after a back-off, up to
+    `SYNC_MAX_CHECKS` times, then sent again; errors Amazon reports on the listing fail it.
     """
     summary = ConfirmSummary()
     account = AmazonAccount.objects.filter(pk=account_id).first()
-    if account is None:
-        return summary
+    if account is None or not circuit_is_closed(account.pk):
+        return summary  # Amazon is failing: the circuit's probe goes first (circuit.py)
     now = timezone.now()
     pushes = list(
         QtyPush.objects.filter(
@@ -108,9 +112,16 @@ def pushes_confirm(
 
 def _check(push: QtyPush, remote, summary: ConfirmSummary) -> None:
     now = timezone.now()
-    if remote.quantity == push.quantity:
-        push_done(push, amazon_quantity=remote.quantity, now=now)
+    # Amazon may have sold units since the push was sent (imported orders count them in
+    # `sold_since_sent`): showing that many fewer still means it applied our quantity.
+    push.refresh_from_db(fields=["sold_since_sent"])
+    shown = remote.quantity
+    if shown is not None and push.quantity - push.sold_since_sent <= shown <= push.quantity:
+        push_done(push, amazon_quantity=shown, now=now)
         summary.confirmed += 1
+        if shown != push.quantity:
+            # Sold down meanwhile: what Amazon shows may no longer be the Result.
+            listings_recompute(listing_ids=[push.listing_id], reason=PushReason.ORDER)
         return
     Listing.objects.filter(pk=push.listing_id).update(amazon_quantity=remote.quantity)
     errors = [i for i in remote.issues if i.severity == "ERROR"]
@@ -126,10 +137,12 @@ def _not_yet(push: QtyPush, summary: ConfirmSummary, *, note: str) -> None:
     now = timezone.now()
     checks = push.checks + 1
     if checks >= conf.max_checks():
-        summary.failed += 1
-        push_fail_sent(
+        # Not applied after every check: send it again rather than give up.
+        summary.resent += 1
+        push_resend(
             push,
-            f"Amazon accepted {push.quantity} but did not show it after {checks} checks. {note}",
+            f"Amazon accepted {push.quantity} but did not show it after {checks} checks; "
+            f"sent again. {note}",
         )
         return
     summary.waiting += 1

@@ -1,4 +1,5 @@
-"""What the beat should queue now: sends whose back-off is over, due read-backs, feed polls."""
+"""What the beat should queue now: sends whose back-off is over, probes of open circuits, due
+read-backs, feed polls."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from datetime import datetime
 from django.utils import timezone
 
 from ..models import AmazonFeed, PushState, PushTransport, QtyPush
+from .circuit import probe_due_account_ids
 
 logger = logging.getLogger(__name__)
 
@@ -30,6 +32,7 @@ def due_work(*, now: datetime | None = None) -> DueWork:
                     state=PushState.PENDING, next_attempt_at__lte=now
                 ).values_list("account_id", flat=True)
             )
+            | set(probe_due_account_ids(now))  # an open circuit's probe ignores back-offs
         ),
         confirm=sorted(
             set(

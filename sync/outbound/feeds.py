@@ -13,6 +13,8 @@ from datetime import datetime, timedelta
 from django.db import transaction
 from django.utils import timezone
 
+from selling_lists.models import Listing, ListingStatus
+
 from .. import conf, queues
 from ..clients.amazon_data import MAX_FEED_MESSAGES
 from ..clients.errors import (
@@ -24,8 +26,8 @@ from ..clients.errors import (
 from ..clients.factory import amazon_client
 from ..models import AmazonFeed, PushState, PushTransport, QtyPush
 from ..ratelimit import Limiter
+from .circuit import circuit_refused, circuit_trip
 from .claims import (
-    AUTH_BACKOFF,
     SendSummary,
     backoff,
     limiter_for,
@@ -55,16 +57,24 @@ def send_feed(account, marketplace_id, client, limiter, summary: SendSummary) ->
         limiter.wait("create_feed")
         feed_id = client.submit_quantity_feed(items)
     except (TransientError, AuthenticationFailed) as exc:
-        retry = exc.retry_after if isinstance(exc, TransientError) else AUTH_BACKOFF.total_seconds()
         summary.retried += len(claimed)
-        summary.retry_after = retry
+        message = f"The feed could not be submitted: {exc.message}"
+        if isinstance(exc, RateLimited):
+            summary.retry_after = exc.retry_after
+            delay = timedelta(seconds=max(exc.retry_after, 1.0))
+        elif isinstance(exc, TransientError):
+            summary.stopped = True
+            delay = max(circuit_trip(account, message) - timezone.now(), timedelta(0))
+        else:
+            summary.stopped = True
+            summary.refused = exc.message or "credentials refused."
+            delay = timedelta(0)
         for push in claimed:
             push_release(
-                push,
-                delay=timedelta(seconds=max(retry, 1.0)),
-                message=f"The feed could not be submitted: {exc.message}",
-                count_attempt=not isinstance(exc, RateLimited),
+                push, delay=delay, message=message, count_attempt=not isinstance(exc, RateLimited)
             )
+        if summary.refused:
+            circuit_refused(account, summary.refused)
         return
     except (MarketplaceError, ValueError) as exc:
         summary.failed += len(claimed)
@@ -99,6 +109,9 @@ def send_feed(account, marketplace_id, client, limiter, summary: SendSummary) ->
             push.claim_token = None
             push.message = f"In feed {feed_id}"
             push.updated_at = now
+        Listing.objects.filter(pk__in=[push.listing_id for push in claimed]).update(
+            status=ListingStatus.PENDING, updated_at=now
+        )  # in a feed: Pending until Amazon's processing report
         QtyPush.objects.bulk_update(
             claimed,
             [
@@ -216,7 +229,7 @@ def _apply_report(feed: AmazonFeed, report: dict, now: datetime) -> None:
         else:
             push_done(
                 push,
-                amazon_quantity=None,
+                amazon_quantity=push.quantity,  # processed without error: Amazon shows it
                 now=now,
                 message=f"Processed in feed {feed.feed_id}",
             )

@@ -31,10 +31,9 @@ from ..clients.factory import amazon_client
 from ..models import PushState, PushTransport, QtyPush
 from ..outbox.decide import blocked_listings, sync_block
 from ..ratelimit import Limiter
+from .circuit import circuit_close, circuit_gate, circuit_refused, circuit_trip
 from .claims import (
-    AUTH_BACKOFF,
     SendSummary,
-    backoff,
     issues_text,
     limiter_for,
     push_fail,
@@ -42,6 +41,7 @@ from .claims import (
     pushes_claim,
 )
 from .feeds import send_feed
+from .heartbeat import claim_heartbeat
 
 logger = logging.getLogger(__name__)
 
@@ -86,7 +86,10 @@ def pushes_send(
     Per marketplace, fewer than `SYNC_conf.feed_threshold()` due pushes go one by one with
     patchListingsItem (paced by the shared rate limiter), more go in one JSON_LISTINGS_FEED.
     ACCEPTED → sent (a read-back confirms it later); INVALID → failed with Amazon's message;
-    404 → Not on Amazon; 429 and 5xx → pending again after a back-off, nothing lost.
+    404 → Not on Amazon; 429 → pending again after Amazon's back-off; 5xx or a timeout →
+    the seller's circuit opens (one probe at a time, `circuit.py`); refused credentials →
+    stopped until they are saved. Nothing is lost and a transient failure never gives up.
+    Claims are leases renewed by a heartbeat while this runs.
     """
     summary = SendSummary()
     account = AmazonAccount.objects.filter(pk=account_id).first()
@@ -95,34 +98,62 @@ def pushes_send(
     summary.blocked = pushes_drop_blocked(account=account)
     if not account.inventory_sync_enabled:
         return summary
+    gate = circuit_gate(account)
+    if gate is None:
+        return summary  # the circuit is open (a probe is out or not due) or credentials refused
     threshold = conf.feed_threshold() if feed_threshold is None else feed_threshold
     limiter = limiter_for(account, limiter)
     now = timezone.now()
+    due = QtyPush.objects.filter(account=account, state=PushState.PENDING)
+    if gate == "all":
+        due = due.filter(next_attempt_at__lte=now)
     due = (
-        QtyPush.objects.filter(account=account, state=PushState.PENDING, next_attempt_at__lte=now)
-        .values("listing__marketplace_id")
+        due.values("listing__marketplace_id")
         .annotate(n=Count("pk"))
         .order_by("listing__marketplace_id")
     )
-    for row in due:
-        marketplace_id = row["listing__marketplace_id"]
-        client = amazon_client(account, marketplace_id)
-        try:
-            if row["n"] >= threshold:
-                send_feed(account, marketplace_id, client, limiter, summary)
-            else:
-                _send_patches(account, marketplace_id, client, limiter, summary)
-        finally:
-            close = getattr(client, "close", None)
-            if close:
-                close()
-        if summary.retry_after is not None:
-            break
+    due = list(due)
+    if gate == "probe" and not due:
+        circuit_close(account)  # nothing left to probe with: see `_probe`
+    with claim_heartbeat():
+        for row in due:
+            marketplace_id = row["listing__marketplace_id"]
+            client = amazon_client(account, marketplace_id)
+            try:
+                if gate == "probe":
+                    _probe(account, marketplace_id, client, limiter, summary)
+                elif row["n"] >= threshold:
+                    send_feed(account, marketplace_id, client, limiter, summary)
+                else:
+                    _send_patches(account, marketplace_id, client, limiter, summary)
+            finally:
+                close = getattr(client, "close", None)
+                if close:
+                    close()
+            if summary.retry_after is not None or summary.stopped or gate == "probe":
+                break
     if summary.accepted:
         queues.enqueue_on_commit(
             queues.CONFIRM_PUSHES, account.pk, countdown=conf.confirm_delay().total_seconds()
         )
     return summary
+
+
+def _probe(account, marketplace_id, client, limiter, summary: SendSummary) -> None:
+    """The circuit is open: one push goes out; if it gets through, the circuit closes."""
+    claimed = pushes_claim(
+        account_id=account.pk, limit=1, marketplace_id=marketplace_id, due_only=False
+    )
+    if not claimed:
+        # Nothing left to probe with (dropped or superseded meanwhile): the next send that
+        # fails opens the circuit again; read-backs must not wait for a probe that never comes.
+        circuit_close(account)
+        return
+    summary.claimed += 1
+    if _send_one_patch(claimed[0], client, limiter, summary, account=account) is None:
+        circuit_close(account)
+    elif summary.refused:
+        circuit_refused(account, summary.refused)
 
 
 def _send_patches(account, marketplace_id, client, limiter, summary: SendSummary) -> None:
@@ -134,16 +165,21 @@ def _send_patches(account, marketplace_id, client, limiter, summary: SendSummary
             return
         summary.claimed += len(claimed)
         for index, push in enumerate(claimed):
-            stop = _send_one_patch(push, client, limiter, summary)
+            stop = _send_one_patch(push, client, limiter, summary, account=account)
             if stop is not None:
-                # Rate-limited or refused credentials: the rest go back untouched.
+                # Throttled, Amazon failing or credentials refused: the rest go back untouched.
                 for rest in claimed[index + 1 :]:
                     push_release(rest, delay=stop[0], message=stop[1], count_attempt=False)
                     summary.retried += 1
-                return
+                break
+        if summary.stopped or summary.retry_after is not None:
+            break
+    if summary.refused:
+        circuit_refused(account, summary.refused)
 
 
-def _send_one_patch(push, client, limiter, summary) -> tuple[timedelta, str] | None:
+def _send_one_patch(push, client, limiter, summary, *, account) -> tuple[timedelta, str] | None:
+    """Send one push; returns (delay, reason) when the seller's other pushes must wait too."""
     listing = push.listing
     try:
         limiter.wait("patch_listing")
@@ -159,11 +195,10 @@ def _send_one_patch(push, client, limiter, summary) -> tuple[timedelta, str] | N
         return delay, message
     except AuthenticationFailed as exc:
         summary.retried += 1
-        summary.retry_after = AUTH_BACKOFF.total_seconds()
-        message = f"Amazon refused the account's credentials: {exc.message}"
-        push_release(push, delay=AUTH_BACKOFF, message=message)
-        Listing.objects.filter(pk=listing.pk).update(status_message=message)
-        return AUTH_BACKOFF, message
+        summary.stopped = True
+        summary.refused = exc.message or "credentials refused."
+        push_release(push, delay=timedelta(0), message=exc.message, count_attempt=False)
+        return timedelta(0), exc.message
     except NotFound as exc:
         summary.not_found += 1
         push_fail(
@@ -174,11 +209,14 @@ def _send_one_patch(push, client, limiter, summary) -> tuple[timedelta, str] | N
         )
         return None
     except TransientError as exc:
+        # Amazon is failing (5xx, timeout): the seller's circuit opens; one probe at a time.
         summary.retried += 1
-        push_release(
-            push, delay=backoff(push.attempts + 1), message=f"Temporary error: {exc.message}"
-        )
-        return None
+        summary.stopped = True
+        reason = f"Amazon is not answering: {exc.message}"
+        next_try = circuit_trip(account, reason)
+        delay = max(next_try - timezone.now(), timedelta(0))
+        push_release(push, delay=delay, message=reason)
+        return delay, reason
     except MarketplaceError as exc:
         summary.failed += 1
         push_fail(push, message=exc.message or str(exc))
@@ -201,6 +239,9 @@ def _send_one_patch(push, client, limiter, summary) -> tuple[timedelta, str] | N
         )
         return None
     summary.accepted += 1
+    Listing.objects.filter(pk=listing.pk, status=ListingStatus.SENDING).update(
+        status=ListingStatus.PENDING, updated_at=now
+    )  # ACCEPTED is not applied: Pending until the read-back shows it
     QtyPush.objects.filter(
         pk=push.pk, state=PushState.SENDING, claim_token=push.claim_token
     ).update(

@@ -8,14 +8,19 @@ from dataclasses import dataclass, field
 from django.db import transaction
 
 from accounts.models import AmazonAccount
-from selling_lists.models import Listing
+from selling_lists.models import Listing, SellingList
 
 from .. import queues
 from ..models import PushReason
+from ..outbound.circuit import circuit_reset
 from .recompute import listing_forget_amazon_side, listings_recompute
 
 # Switches that change what may be sent for an account's listings (DESIGN.md, Switches).
 LISTING_SWITCHES = frozenset({"auto_update_qty", "inventory_sync_enabled"})
+# Fields that change what Amazon's LWA sees: saving them retries a refused seller at once.
+CREDENTIAL_FIELDS = frozenset(
+    {"lwa_client_id", "lwa_client_secret", "refresh_token", "endpoint", "token_url", "region"}
+)
 # Listing fields that point it at another Amazon listing, or change its Result.
 RELINK_FIELDS = frozenset({"sku", "selling_list"})
 RESULT_FIELDS = frozenset({"sku", "selling_list", "variant", "override_mode", "override_quantity"})
@@ -108,11 +113,49 @@ def listing_save(*, listing: Listing, changed_fields: Iterable[str], acting_user
 
 def account_switches_changed(*, account: AmazonAccount, changed_fields: Iterable[str]) -> bool:
     """After an account was saved: if a switch that governs sending changed, recompute its
-    listings in a worker (statuses follow at once; switching on sends what differs).
+    listings in a worker (statuses follow at once; switching on sends what differs). If its
+    credentials changed (or sync was switched on), the seller's circuit is reset: what waits
+    for Amazon, or was stopped by refused credentials, is sent at once.
 
-    Returns whether a recompute was queued.
+    Returns whether a recompute or a retry was queued.
     """
-    if not LISTING_SWITCHES & set(changed_fields):
-        return False
+    changed = set(changed_fields)
+    resumed = "inventory_sync_enabled" in changed and account.inventory_sync_enabled
+    if CREDENTIAL_FIELDS & changed or resumed:
+        transaction.on_commit(lambda: circuit_reset(account))
+    if not LISTING_SWITCHES & changed:
+        return bool(CREDENTIAL_FIELDS & changed)
     queues.enqueue_on_commit(queues.ACCOUNT_SWITCHES_CHANGED, account.pk)
     return True
+
+
+@dataclass
+class PauseSummary:
+    listings: int = 0
+    queued: int = 0  # resuming: pushes queued for what differs
+
+
+def selling_list_set_paused(
+    *, selling_list: SellingList, paused: bool, acting_user
+) -> PauseSummary:
+    """Pause or resume a Selling List; its listings' states follow at once.
+
+    Pausing drops their unsent pushes and shows "Paused"; resuming recomputes them (reason
+    "sync switched on") and queues a push wherever Amazon does not show the Result.
+    """
+    ids = list(selling_list.listings.values_list("pk", flat=True))
+    summary = PauseSummary(listings=len(ids))
+    if selling_list.paused != paused:
+        selling_list.paused = paused
+        selling_list.save(update_fields=["paused", "updated_at"])
+    result = listings_recompute(listing_ids=ids, reason=PushReason.SYNC_ON, acting_user=acting_user)
+    summary.queued = result.queued
+    return summary
+
+
+def listings_set_paused(*, listing_ids: Iterable[int], paused: bool, acting_user) -> PauseSummary:
+    """Pause or resume listings; their states follow at once (see `selling_list_set_paused`)."""
+    ids = sorted(set(listing_ids))
+    Listing.objects.filter(pk__in=ids).exclude(paused=paused).update(paused=paused)
+    result = listings_recompute(listing_ids=ids, reason=PushReason.SYNC_ON, acting_user=acting_user)
+    return PauseSummary(listings=len(ids), queued=result.queued)

@@ -50,11 +50,11 @@ def sync_block(listing: Listing) -> Block | None:
         )
     if listing.selling_list.paused:
         return Block(
-            ListingStatus.SYNC_OFF,
-            f"Sync off: the Selling List “{listing.selling_list}” is paused.",
+            ListingStatus.PAUSED,
+            f"Paused: the Selling List “{listing.selling_list}” is paused.",
         )
     if listing.paused:
-        return Block(ListingStatus.SYNC_OFF, "Sync off: this listing is paused.")
+        return Block(ListingStatus.PAUSED, "Paused: this listing is paused.")
     return None
 
 
@@ -94,16 +94,21 @@ def decide(
 ) -> Decision:
     """The switches and the outbox rules for one listing, without the database.
 
-    `told` is what Amazon was last told or is being told (an in-flight push wins over
-    `last_sent_quantity`); `pending_quantity` is the target of its pending push, if any.
+    `told` is what Amazon shows as far as we know: the quantity of a push on the wire (less
+    what Amazon sold since), else what Amazon was read to show, lowered by its own sales;
+    `pending_quantity` is the target of its pending push, if any. The status is the state
+    model's (docs/convergence.md): Linked only when `told` is the Result.
     """
-    settled = (
-        ListingStatus.PENDING
-        if in_flight or pending_quantity is not None
-        else listing.status
-        if listing.status in (ListingStatus.FAILED, ListingStatus.NOT_ON_AMAZON)
-        else ListingStatus.LINKED
-    )
+    if in_flight or pending_quantity is not None:
+        settled = (
+            listing.status
+            if listing.status in (ListingStatus.SENDING, ListingStatus.WAITING)
+            else ListingStatus.PENDING
+        )
+    elif listing.status in (ListingStatus.FAILED, ListingStatus.NOT_ON_AMAZON):
+        settled = listing.status
+    else:
+        settled = ListingStatus.LINKED
     block = sync_block(listing)
     if block is not None and block.status == ListingStatus.FBA:
         return Decision(
@@ -117,20 +122,20 @@ def decide(
     if target is None:
         # Policy "keep": leave Amazon as it is and flag the listing.
         message = f"{result.trace[0]}. Amazon's quantity is left as it is."
-        if pending_quantity is not None:
-            settled = ListingStatus.PENDING if in_flight else _after_drop(listing)
-        return Decision(
-            settled, message, supersede_pending="stock missing", outcome="stock_missing"
-        )
+        status = ListingStatus.PENDING if in_flight else ListingStatus.STOCK_MISSING
+        return Decision(status, message, supersede_pending="stock missing", outcome="stock_missing")
     explicit = force or reason in EXPLICIT_REASONS
-    if not explicit and rule.is_static:
-        message = "" if target == told else "Static mode: sent only by “Update Qty”."
-        return Decision(settled, message, outcome="held" if message else "unchanged")
-    if not explicit and not listing.amazon_account.auto_update_qty:
-        message = (
-            "" if target == told else f"Automatic updates are off: “Update Qty” sends {target}."
+    if not explicit and (rule.is_static or not listing.amazon_account.auto_update_qty):
+        if target == told or in_flight or pending_quantity is not None:
+            return Decision(settled, "", outcome="unchanged" if target == told else "held")
+        why = (
+            "Static mode: sent only by “Update Qty”"
+            if rule.is_static
+            else "Automatic updates are off"
         )
-        return Decision(settled, message, outcome="held" if message else "unchanged")
+        shown = "unknown" if told is None else told
+        message = f"{why}. Amazon shows {shown}, the Result is {target}: “Update Qty” sends it."
+        return Decision(ListingStatus.HELD, message, outcome="held")
     if (
         not explicit
         and reason not in COMPARED_WITH_AMAZON  # those retry them against what Amazon shows

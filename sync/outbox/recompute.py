@@ -25,8 +25,8 @@ from accounts.models import AmazonAccount
 from selling_lists.models import Listing, ListingStatus, SellingList
 
 from .. import conf, queues
-from ..models import IN_FLIGHT_STATES, PushReason, PushState, QtyPush
-from .decide import COMPARED_WITH_AMAZON, decide
+from ..models import IN_FLIGHT_STATES, PushReason, PushState, QtyPush, SellerCircuit
+from .decide import decide
 from .results import compute_results
 
 logger = logging.getLogger(__name__)
@@ -157,6 +157,7 @@ def _recompute_batch(ids: list[int], *, reason: str, acting_user, force: bool) -
         _attach_lists_and_accounts(listings)
         results = compute_results(listings)  # reserved order quantities included
         in_flight, pending = _unsent_pushes(ids)
+        stopped = _stopped_accounts({listing.amazon_account_id for listing in listings})
 
         new_pushes: list[dict] = []
         replaced: list[tuple] = []
@@ -168,12 +169,11 @@ def _recompute_batch(ids: list[int], *, reason: str, acting_user, force: bool) -
             before = _recorded(listing)
             if listing.pk in in_flight:
                 told = in_flight[listing.pk]
-            elif reason in COMPARED_WITH_AMAZON and listing.amazon_quantity is not None:
-                told = listing.amazon_quantity  # a fresh read of Amazon: compare with it
-            elif listing.last_sent_quantity is not None:
-                told = listing.last_sent_quantity
-            else:
+            elif listing.amazon_quantity is not None:
+                # What Amazon shows: read back (confirm, link, reconcile), lowered by its sales.
                 told = listing.amazon_quantity
+            else:
+                told = listing.last_sent_quantity
             decision = decide(
                 listing,
                 rule,
@@ -193,6 +193,9 @@ def _recompute_batch(ids: list[int], *, reason: str, acting_user, force: bool) -
             listing.stock_missing = result.stock_missing
             listing.status = decision.status
             listing.status_message = decision.message
+            if decision.status in _WAITS_FOR_CIRCUIT and listing.amazon_account_id in stopped:
+                # The seller's circuit is open or its credentials were refused: say so.
+                listing.status, listing.status_message = stopped[listing.amazon_account_id]
             if _recorded(listing) != before:
                 changed.append(listing)
             if decision.supersede_pending and push is not None:
@@ -228,18 +231,39 @@ def _unsent_pushes(ids: list[int]) -> tuple[dict[int, int], dict[int, PendingPus
     """In one query: the quantity of each listing's newest in-flight push, and its pending one."""
     in_flight: dict[int, int] = {}
     pending: dict[int, PendingPush] = {}
-    for pk, listing_id, state, quantity in (
+    for pk, listing_id, state, quantity, sold in (
         QtyPush.objects.filter(
             listing_id__in=id_set(ids), state__in=[*IN_FLIGHT_STATES, PushState.PENDING]
         )
         .order_by("pk")
-        .values_list("pk", "listing_id", "state", "quantity")
+        .values_list("pk", "listing_id", "state", "quantity", "sold_since_sent")
     ):
         if state == PushState.PENDING:
             pending[listing_id] = PendingPush(pk, quantity)
         else:
-            in_flight[listing_id] = quantity  # the newest in-flight push wins
+            # The newest in-flight push wins, less what Amazon sold since it was sent.
+            in_flight[listing_id] = max(quantity - sold, 0)
     return in_flight, pending
+
+
+_WAITS_FOR_CIRCUIT = (ListingStatus.PENDING, ListingStatus.SENDING, ListingStatus.WAITING)
+
+
+def _stopped_accounts(account_ids: set[int]) -> dict[int, tuple[str, str]]:
+    """Status and reason of the listings with a push of sellers whose circuit is not closed."""
+    stopped = {}
+    for account_id, state, reason in (
+        SellerCircuit.objects.filter(account_id__in=account_ids)
+        .exclude(state=SellerCircuit.State.CLOSED)
+        .values_list("account_id", "state", "reason")
+    ):
+        status = (
+            ListingStatus.FAILED
+            if state == SellerCircuit.State.CREDENTIALS
+            else ListingStatus.WAITING
+        )
+        stopped[account_id] = (status, reason)
+    return stopped
 
 
 def _attach_lists_and_accounts(listings: list[ListingRow]) -> None:

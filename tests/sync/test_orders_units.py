@@ -79,7 +79,8 @@ class FakeShopify:
 def world(monkeypatch):
     """An account selling SKU-1 (a variant with 10 units at one location), fakes for vendors."""
     # Sync to Amazon off: these tests are about Shopify's side; Results are still computed.
-    account = AmazonAccountFactory(inventory_sync_enabled=False)
+    # Sync off so nothing is pushed; orders still change Shopify (the seed-001 switch off).
+    account = AmazonAccountFactory(inventory_sync_enabled=False, orders_stop_with_sync=False)
     AmazonAccount.objects.filter(pk=account.pk).update(created_at=datetime(2026, 1, 1, tzinfo=UTC))
     account.refresh_from_db()
     store = ShopifyStoreFactory()

@@ -146,7 +146,7 @@ def test_switching_sync_off_drops_the_pending_push():
 
 
 @pytest.mark.parametrize("paused", ["list", "listing"])
-def test_paused_selling_list_or_listing_is_sync_off(paused):
+def test_paused_selling_list_or_listing_is_paused_and_sends_nothing(paused):
     listing = stocked_listing(10)
     if paused == "list":
         listing.selling_list.paused = True
@@ -159,7 +159,7 @@ def test_paused_selling_list_or_listing_is_sync_off(paused):
 
     listing.refresh_from_db()
     assert QtyPush.objects.count() == 0
-    assert listing.status == ListingStatus.SYNC_OFF
+    assert listing.status == ListingStatus.PAUSED
     assert "paused" in listing.status_message
 
 

@@ -50,7 +50,6 @@ def real_workers(live_server, tmp_path):
         REDIS_URL=settings.REDIS_URL,
         STOCKLINK_BASE_URL=live_server.url,
         DJANGO_LOG_LEVEL="WARNING",
-        SYNC_CLAIM_LEASE_SECONDS="15",  # the kill test waits for a dead worker's claim to lapse
     )
     saved = {k: app.conf.get(k) for k in ("broker_url", "broker_transport", "task_always_eager")}
     # The embedded default names its own transport class; Redis brings its own.
