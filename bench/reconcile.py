@@ -3,7 +3,8 @@
 .venv/bin/python bench/reconcile.py [--sizes 10000,100000,300000] [--runs 3] [--configs postgres]
 
 Per configuration and size N: the app as `make run` runs it (`manage.py runserver`: Stocklink
-and the sandbox over HTTP on 127.0.0.1; no Celery worker, the broker is in memory), a fresh
+and the sandbox over HTTP on 127.0.0.1; a Celery worker, which runs the sandbox's bulk
+operations and would send the pushes: the driver keeps them from being queued), a fresh
 database, and a sandbox shop and seller with N SKUs at one location, connected as the demo
 connects them (catalogue import by bulk operation, one Selling List, Link by SKU; not timed).
 Then `--runs` times: 1 % of the SKUs change stock in the sandbox's Shopify without a webhook,
@@ -44,7 +45,7 @@ def drive(size: int, runs: int) -> None:
     from sync.models import ReconcileRun
     from sync.reconcile import reconcile_run
 
-    queues.send_pushes_soon = lambda account_ids: None  # no worker here: counted as queued
+    queues.send_pushes_soon = lambda account_ids: None  # pushes are queued, never sent
     start = time.perf_counter()
     connect_world(variants=size, domain="bench-reconcile.myshopify.com", bulk=True)
     setup_s = time.perf_counter() - start
@@ -60,10 +61,10 @@ def drive(size: int, runs: int) -> None:
 
     samples, per_run = [], []
     for run in range(runs):
-        ShopifyLevel.objects.extra(where=[f"id % {step} = {run}"]).update(
+        ShopifyLevel.objects.extra(where=[f"id %% {step} = {run}"]).update(
             available=F("available") + 3
         )
-        AmazonListing.objects.extra(where=[f"id % {step} = {(run + 50) % step}"]).update(
+        AmazonListing.objects.extra(where=[f"id %% {step} = {(run + 50) % step}"]).update(
             quantity=F("quantity") + 1
         )
         if connection.vendor == "postgresql":
@@ -121,7 +122,8 @@ def main():
         results[config] = {}
         for size in [int(s) for s in args.sizes.split(",")]:
             try:
-                with Stack(config=config, worker=False, beat=False, broker=False) as st:
+                # A worker runs the sandbox's bulk operation (a task, as Shopify runs it apart).
+                with Stack(config=config, worker=True, beat=False) as st:
                     out = st.run_driver(
                         ["bench/reconcile.py", f"--drive={size}", f"--runs={args.runs}"],
                         timeout=7200,
