@@ -15,6 +15,7 @@ from accounts.models import ShopifyStore
 from selling_lists.models import Listing, SellingList
 
 from ..inbound.catalogue import catalogue_import
+from ..inbound.refresh import listings_refresh_stock
 from ..linking import LinkSummary, selling_list_link_by_sku, selling_list_link_skus
 from ..orders.apply import order_entries_apply_pending
 from ..orders.matching import order_items_match_unmatched
@@ -98,12 +99,14 @@ def _listing_ids(job: Job) -> list[int]:
 
 
 def update_qty(job: Job, progress: Progress) -> str:
-    """Update Qty: queue each listing's current Result, in steps (seed 000's "Update Qty")."""
+    """Update Qty: re-read Shopify's stock of each step of listings, then queue each listing's
+    Result computed from it (seed 000's "Update Qty"; never from a stale stored copy)."""
     ids = _listing_ids(job)
     progress.total(len(ids))
     queued, refused, off = 0, 0, set()
     for start in range(0, len(ids), UPDATE_QTY_STEP):
         step = ids[start : start + UPDATE_QTY_STEP]
+        listings_refresh_stock(listing_ids=step)
         summary = listings_update_qty(listing_ids=step, acting_user=job.started_by)
         queued += summary.queued
         refused += summary.refused

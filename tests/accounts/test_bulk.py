@@ -72,10 +72,10 @@ def test_insert_rows_stores_json_as_the_orm_reads_it_back():
     listing = ListingFactory()
     now = connection.ops.adapt_datetimefield_value(timezone.now())
     columns = ["listing_id", "account_id", "quantity", "trace", "reason", "state", "transport"]
-    columns += ["amazon_status", "message", "attempts", "checks"]
+    columns += ["amazon_status", "message", "attempts", "checks", "sold_since_sent"]
     columns += ["next_attempt_at", "created_at", "updated_at"]
     trace = '["Shopify available over all locations = 3", "Amazon gets 3 → ok"]'
-    base = [PushReason.STOCK_CHANGE, PushState.DONE, "", "", "", 0, 0, now, now, now]
+    base = [PushReason.STOCK_CHANGE, PushState.DONE, "", "", "", 0, 0, 0, now, now, now]
 
     insert_rows(
         QtyPush,

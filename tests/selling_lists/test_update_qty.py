@@ -5,15 +5,24 @@ from django.contrib.auth.models import Permission
 from django.urls import reverse
 
 from selling_lists.models import FulfillmentChannel, ListingStatus
+from sync.clients.factory import substitute
 from sync.jobs.models import JobState
 from sync.models import PushState, QtyPush
 from sync.outbox.actions import listings_update_qty as update_qty
 from tests.conftest import job_page_text
 from tests.factories import GlobalProfileFactory, UserFactory, stocked_listing
+from tests.sync.fakes import FakeShopify
 
 pytestmark = pytest.mark.django_db
 
 CHANGELIST = "admin:selling_lists_listing_changelist"
+
+
+@pytest.fixture
+def shopify_as_mirrored():
+    """The Update Qty job re-reads Shopify first: here Shopify holds what the mirror holds."""
+    with substitute(shopify=lambda store: FakeShopify()):
+        yield
 
 
 def test_update_qty_sends_the_result_even_when_amazon_already_has_it():
@@ -68,7 +77,7 @@ def test_update_qty_counts_paused_fba_and_missing_stock_listings_it_does_not_sen
 
 
 def test_listing_action_shows_before_and_after_then_queues_on_confirmation(
-    admin_client, run_job_request
+    admin_client, run_job_request, shopify_as_mirrored
 ):
     listing = stocked_listing(7, last_sent_quantity=4)
     data = {"action": "update_qty", "_selected_action": [listing.pk]}
@@ -92,7 +101,7 @@ def test_listing_action_shows_before_and_after_then_queues_on_confirmation(
 
 
 def test_listing_action_says_clearly_when_sync_is_off_for_the_account(
-    admin_client, run_job_request
+    admin_client, run_job_request, shopify_as_mirrored
 ):
     listing = stocked_listing(7, selling_list__amazon_account__inventory_sync_enabled=False)
     data = {"action": "update_qty", "_selected_action": [listing.pk]}
@@ -110,7 +119,9 @@ def test_listing_action_says_clearly_when_sync_is_off_for_the_account(
     assert QtyPush.objects.count() == 0
 
 
-def test_selling_list_action_updates_every_listing_of_the_list(admin_client, run_job_request):
+def test_selling_list_action_updates_every_listing_of_the_list(
+    admin_client, run_job_request, shopify_as_mirrored
+):
     first = stocked_listing(5)
     second = stocked_listing(6, selling_list=first.selling_list)
     url = reverse("admin:selling_lists_sellinglist_changelist")

@@ -12,11 +12,7 @@ from accounts.models import InventoryLevel
 from profiles.models import FixedAfterSale
 from selling_lists.models import FulfillmentChannel, Listing, ListingStatus
 from selling_lists.selectors import listings_in_sync, listings_out_of_sync, listings_with_state
-from sync.clients.amazon_data import AmazonOrder as RemoteOrder
-from sync.clients.amazon_data import AmazonOrderItem as RemoteItem
-from sync.clients.errors import AuthenticationFailed, TransientError
 from sync.clients.factory import substitute
-from sync.clients.shopify_data import ItemStock
 from sync.inbound.refresh import listings_refresh_stock
 from sync.models import PushState, QtyPush, SellerCircuit
 from sync.orders import intake
@@ -42,50 +38,9 @@ from tests.factories import (
     stocked_listing,
 )
 
-from .fakes import FakeAmazon, free_limiter
+from .fakes import FakeAmazon, FakeShopify, free_limiter
 
 pytestmark = pytest.mark.django_db
-
-
-class Amazon(FakeAmazon):
-    """FakeAmazon with orders (searchOrders), an outage switch and refused credentials."""
-
-    def __init__(self, **kwargs):
-        super().__init__(**kwargs)
-        self.orders: list[RemoteOrder] = []
-        self.down = False
-        self.refuse = False
-
-    def patch_quantity(self, sku, product_type, quantity):
-        if self.refuse:
-            self.calls.append(("patch", sku, quantity))
-            raise AuthenticationFailed("invalid_grant: the refresh token is not valid", status=400)
-        if self.down:
-            self.calls.append(("patch", sku, quantity))
-            raise TransientError("503 Service Unavailable", status=503)
-        return super().patch_quantity(sku, product_type, quantity)
-
-    def search_orders(self, last_updated_after, **kwargs):
-        return [o for o in self.orders if o.last_updated_time >= last_updated_after]
-
-    def sell(self, listing, quantity=1, order_id="111-0000001-0000001"):
-        """An MFN sale on Amazon: its quantity goes down, the order appears in searchOrders."""
-        self.quantities[listing.sku] -= quantity
-        now = timezone.now()
-        self.orders.append(
-            RemoteOrder(
-                order_id=order_id,
-                created_time=now,
-                last_updated_time=now,
-                marketplace_id=listing.marketplace_id,
-                fulfilled_by="MERCHANT",
-                fulfillment_status="UNSHIPPED",
-                items=(RemoteItem(f"{order_id}-1", listing.sku, "B000000001", quantity),),
-            )
-        )
-
-    def close(self):
-        pass
 
 
 def send(listing, amazon):
@@ -111,7 +66,7 @@ def import_orders(listing, amazon):
 def linked(stock=10, amazon=None, **kwargs):
     """A listing whose Result Amazon shows (pushed, read back): Linked."""
     listing = stocked_listing(stock, **kwargs)
-    amazon = amazon or Amazon()
+    amazon = amazon or FakeAmazon()
     amazon.quantities[listing.sku] = 0
     listings_recompute(listing_ids=[listing.pk], reason="manual", force=True)
     send(listing, amazon)
@@ -153,7 +108,7 @@ def test_1_a_sale_on_a_capped_listing_is_set_back_to_the_cap_at_the_order_import
 
 def test_2_an_outage_never_fails_a_push_sends_one_probe_at_a_time_and_drains_after():
     account = AmazonAccountFactory()
-    amazon = Amazon()
+    amazon = FakeAmazon()
     listings = [stocked_listing(5 + i, selling_list__amazon_account=account) for i in range(5)]
     for listing in listings:
         amazon.quantities[listing.sku] = 0
@@ -208,7 +163,7 @@ def test_4_refused_credentials_fail_with_a_clear_reason_and_saving_them_retries_
     django_capture_on_commit_callbacks,
 ):
     listing = stocked_listing(6)
-    amazon = Amazon()
+    amazon = FakeAmazon()
     amazon.quantities[listing.sku] = 0
     amazon.refuse = True
     listings_recompute(listing_ids=[listing.pk], reason="stock_change")
@@ -238,7 +193,7 @@ def test_4_refused_credentials_fail_with_a_clear_reason_and_saving_them_retries_
 
 def test_5_a_sale_during_the_read_back_counts_as_applied():
     listing = stocked_listing(10)
-    amazon = Amazon()
+    amazon = FakeAmazon()
     amazon.quantities[listing.sku] = 0
     listings_recompute(listing_ids=[listing.pk], reason="stock_change")
     send(listing, amazon)  # ACCEPTED, applied: Amazon shows 10
@@ -342,21 +297,12 @@ def test_10_a_selling_lists_account_and_store_lock_once_it_has_listings():
 # --- 11. Update Qty re-reads Shopify ------------------------------------------------------
 
 
-class Shopify:
-    def __init__(self, available):
-        self.available = available
-
-    def inventory_levels_for_items(self, item_ids, max_locations=1):
-        return {i: ItemStock(i, "", True, dict(self.available)) for i in item_ids}
-
-    def close(self):
-        pass
-
-
 def test_11_update_qty_computes_from_shopify_re_read_not_from_the_stored_copy():
     listing = stocked_listing(8)  # the webhook with 14 was held back
     level = InventoryLevel.objects.get(variant=listing.variant)
-    shopify = Shopify({level.location.shopify_id: 14})
+    shopify = FakeShopify(
+        levels={(listing.variant.inventory_item_id, level.location.shopify_id): 14}
+    )
 
     with substitute(shopify=lambda store: shopify):
         summary = listings_refresh_stock(listing_ids=[listing.pk])
@@ -375,7 +321,7 @@ def test_12_inventory_sync_off_stops_orders_changing_shopify_when_the_merchant_s
     account.inventory_sync_enabled = False
     account.orders_stop_with_sync = stop
     account.save()
-    amazon = Amazon()
+    amazon = FakeAmazon()
     amazon.quantities[listing.sku] = 10
     amazon.sell(listing)
     import_orders(listing, amazon)
@@ -383,7 +329,7 @@ def test_12_inventory_sync_off_stops_orders_changing_shopify_when_the_merchant_s
 
 
 def test_circuits_are_per_seller():
-    amazon = Amazon()
+    amazon = FakeAmazon()
     one = stocked_listing(3)
     two = stocked_listing(4)
     for listing in (one, two):
@@ -399,7 +345,7 @@ def test_circuits_are_per_seller():
 
 def test_an_open_circuit_with_nothing_left_to_probe_closes_so_read_backs_resume():
     listing = stocked_listing(3)
-    amazon = Amazon()
+    amazon = FakeAmazon()
     amazon.quantities[listing.sku] = 0
     listings_recompute(listing_ids=[listing.pk], reason="stock_change")
     amazon.down = True

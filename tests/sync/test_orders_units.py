@@ -14,7 +14,6 @@ from sync import conf
 from sync.clients.amazon_data import AmazonOrder as RemoteOrder
 from sync.clients.amazon_data import AmazonOrderItem as RemoteItem
 from sync.clients.factory import substitute
-from sync.clients.shopify_data import ItemStock, StaleQuantity
 from sync.orders import apply, intake, matching, placement, selectors
 from sync.orders.models import AmazonOrder, AmazonOrderItem, OrderStockEntry
 from tests.conftest import job_page_text
@@ -26,53 +25,11 @@ from tests.factories import (
     ShopifyStoreFactory,
     VariantFactory,
 )
+from tests.sync.fakes import FakeAmazon, FakeShopify
 
 pytestmark = pytest.mark.django_db
 US = "ATVPDKIKX0DER"
 State = OrderStockEntry.State
-
-
-class FakeAmazon:
-    """searchOrders as a list: returns what is updated at or after the window's start."""
-
-    def __init__(self):
-        self.orders: list[RemoteOrder] = []
-        self.windows: list[datetime] = []
-
-    def search_orders(self, last_updated_after, fulfilled_by=None, **kwargs):
-        self.windows.append(last_updated_after)
-        return [o for o in self.orders if o.last_updated_time >= last_updated_after]
-
-    def close(self):
-        pass
-
-
-class FakeShopify:
-    """inventoryAdjustQuantities with @idempotent replays and changeFromQuantity."""
-
-    def __init__(self, levels):
-        self.levels = dict(levels)  # (item id, location id) → available
-        self.seen: dict[str, int] = {}
-        self.calls = 0
-
-    def adjust_available(self, item, location, delta, *, change_from, idempotency_key, **kw):
-        self.calls += 1
-        if idempotency_key in self.seen:
-            return self.seen[idempotency_key]
-        if change_from is not None and change_from != self.levels[(item, location)]:
-            raise StaleQuantity("stale", code="CHANGE_FROM_QUANTITY_STALE")
-        self.levels[(item, location)] += delta
-        self.seen[idempotency_key] = self.levels[(item, location)]
-        return self.levels[(item, location)]
-
-    def inventory_levels_for_items(self, item_ids):
-        return {
-            i: ItemStock(i, "", True, {loc: q for (it, loc), q in self.levels.items() if it == i})
-            for i in item_ids
-        }
-
-    def close(self):
-        pass
 
 
 @pytest.fixture
@@ -96,7 +53,7 @@ def world(monkeypatch):
     )
     listing = Listing.objects.create(selling_list=selling_list, variant=variant, sku="SKU-1")
     amazon = FakeAmazon()
-    shopify = FakeShopify({(variant.inventory_item_id, location.shopify_id): 10})
+    shopify = FakeShopify(levels={(variant.inventory_item_id, location.shopify_id): 10})
     with substitute(amazon=lambda account, marketplace_id: amazon, shopify=lambda store: shopify):
         yield _world(locals())
 

@@ -18,6 +18,7 @@ from sync.inbound.events import webhook_event_process
 from sync.inbound.webhooks import webhooks_subscribe
 from sync.models import PushState, QtyPush, WebhookEvent, WebhookRejection
 from tests.factories import InventoryLevelFactory, ShopifyStoreFactory, stocked_listing
+from tests.sync.fakes import FakeShopify
 
 
 def process(*, event_pk, shopify):
@@ -78,27 +79,6 @@ def level_payload(level, available=5):
         "available": available,
         "updated_at": timezone.now().isoformat(),
     }
-
-
-class FakeShopify:
-    def __init__(self, stock=None, locations=None):
-        self.stock = stock or {}
-        self.locations_list = locations or []
-        self.reads = []
-        self.created = []
-
-    def inventory_levels_for_items(self, item_ids, *, max_locations=10):
-        self.reads.append(sorted(item_ids))
-        return {i: self.stock[i] for i in item_ids if i in self.stock}
-
-    def locations(self):
-        return self.locations_list
-
-    def webhooks(self):
-        return []
-
-    def create_webhook(self, topic, uri):
-        self.created.append((topic, uri))
 
 
 def test_signed_delivery_is_stored_and_answered_200(client):
