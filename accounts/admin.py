@@ -99,7 +99,17 @@ class AmazonAccountAdmin(OperateAdminMixin, SecretFieldsAdminMixin, admin.ModelA
     actions = ["test_connection", import_orders_now, "reconcile_now"]
     fieldsets = [
         (None, {"fields": ["name", "seller_id", "region", "marketplaces"]}),
-        ("Settings", {"fields": ["auto_update_qty", "inventory_sync_enabled", "sync_fbm_orders"]}),
+        (
+            "Settings",
+            {
+                "fields": [
+                    "auto_update_qty",
+                    "inventory_sync_enabled",
+                    "sync_fbm_orders",
+                    "orders_stop_with_sync",
+                ]
+            },
+        ),
         (
             "Credentials (Login with Amazon)",
             {

@@ -3,7 +3,7 @@
 from django.contrib import admin
 from django.contrib.admin.views.main import ChangeList
 from django.core.exceptions import PermissionDenied
-from django.db.models import F, Q
+from django.db.models import F
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
@@ -22,7 +22,7 @@ from sync.outbox.results import compute_results
 from sync.selectors import update_qty_preview
 
 from ..models import Listing, SellingList
-from ..selectors import listings_with_stock
+from ..selectors import listings_in_sync, listings_out_of_sync, listings_with_stock
 from .bulk import move_to_selling_list, pause_sync, resume_sync, set_own_rule
 from .confirmations import PREVIEW_ROWS, update_qty_action
 
@@ -33,19 +33,17 @@ class OutOfSyncFilter(admin.SimpleListFilter):
 
     def lookups(self, request, model_admin):
         return [
-            ("out", "Out of sync (Result ≠ last sent)"),
+            ("out", "Out of sync (Amazon does not show the Result yet)"),
             ("in", "In sync"),
             ("drift", "Amazon shows another quantity (drift)"),
         ]
 
     def queryset(self, request, queryset):
-        differs = Q(computed_quantity__isnull=False) & (
-            Q(last_sent_quantity__isnull=True) | ~Q(computed_quantity=F("last_sent_quantity"))
-        )
+        # The state model (docs/convergence.md): never FBA, paused or sync off.
         if self.value() == "out":
-            return queryset.filter(differs)
+            return listings_out_of_sync(queryset)
         if self.value() == "in":
-            return queryset.exclude(differs)
+            return listings_in_sync(queryset)
         if self.value() == "drift":
             # As read back by the reconcile: Amazon's number is not the one we computed.
             return queryset.filter(

@@ -16,6 +16,7 @@ from sync.jobs.admin import job_started_response, jobs_started_response
 from sync.jobs.models import JobKind
 from sync.jobs.services import job_start
 from sync.linking import MAX_CSV_BYTES, parse_link_csv
+from sync.outbox.actions import selling_list_set_paused
 
 from ..models import Listing, SellingList
 from .confirmations import rule_change_url, update_qty_action
@@ -170,14 +171,25 @@ class SellingListAdmin(admin.ModelAdmin):
         return response
 
     def response_change(self, request, obj):
-        # A new profile or a pause changes what Amazon should show: preview, then confirm.
-        if {"profile", "paused"} & set(getattr(request, "_changed_fields", ())):
+        # A new profile changes what Amazon should show: preview, then confirm.
+        if "profile" in getattr(request, "_changed_fields", ()):
             self.message_user(request, f"“{obj}” was saved. Review what it changes on Amazon.")
             return HttpResponseRedirect(rule_change_url(selling_list=obj.pk))
         return super().response_change(request, obj)
 
     def save_model(self, request, obj, form, change):
         request._changed_fields = form.changed_data
+        if change and "paused" in form.changed_data:
+            # Statuses follow a pause at once; resuming sends what differs (docs/convergence.md).
+            paused = obj.paused
+            obj.paused = not paused
+            super().save_model(request, obj, form, change)
+            summary = selling_list_set_paused(
+                selling_list=obj, paused=paused, acting_user=request.user
+            )
+            verb = "paused" if paused else "resumed"
+            self.message_user(request, f"“{obj}” {verb}: {summary}.")
+            return
         super().save_model(request, obj, form, change)
 
 

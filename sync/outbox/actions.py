@@ -134,6 +134,9 @@ class PauseSummary:
     listings: int = 0
     queued: int = 0  # resuming: pushes queued for what differs
 
+    def __str__(self):
+        return f"{self.listings} listing(s), {self.queued} new quantity(ies) on their way to Amazon"
+
 
 def selling_list_set_paused(
     *, selling_list: SellingList, paused: bool, acting_user
@@ -151,11 +154,3 @@ def selling_list_set_paused(
     result = listings_recompute(listing_ids=ids, reason=PushReason.SYNC_ON, acting_user=acting_user)
     summary.queued = result.queued
     return summary
-
-
-def listings_set_paused(*, listing_ids: Iterable[int], paused: bool, acting_user) -> PauseSummary:
-    """Pause or resume listings; their states follow at once (see `selling_list_set_paused`)."""
-    ids = sorted(set(listing_ids))
-    Listing.objects.filter(pk__in=ids).exclude(paused=paused).update(paused=paused)
-    result = listings_recompute(listing_ids=ids, reason=PushReason.SYNC_ON, acting_user=acting_user)
-    return PauseSummary(listings=len(ids), queued=result.queued)

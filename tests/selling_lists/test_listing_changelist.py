@@ -82,12 +82,18 @@ def test_changelist_shows_stock_result_last_sent_and_status(admin_client):
     assert "Pending Qty Update" in html and "Not more than 7 = 7" in html
 
 
-def test_out_of_sync_filter_finds_listings_whose_result_differs_from_last_sent(admin_client):
-    ListingFactory(sku="SAME", computed_quantity=4, last_sent_quantity=4)
-    ListingFactory(sku="DIFF", computed_quantity=4, last_sent_quantity=9)
-    ListingFactory(sku="NEVER", computed_quantity=2, last_sent_quantity=None)
-    response = admin_client.get(URL, {"sync": "out"})
-    assert {r.sku for r in response.context["cl"].result_list} == {"DIFF", "NEVER"}
+def test_out_of_sync_filter_uses_the_state_model_and_never_lists_fba_or_paused(admin_client):
+    ListingFactory(sku="SAME", status="linked", computed_quantity=4, amazon_quantity=4)
+    ListingFactory(sku="QUEUED", status="pending", computed_quantity=4, amazon_quantity=9)
+    ListingFactory(sku="REFUSED", status="failed", computed_quantity=2)
+    ListingFactory(sku="AMAZONS", status="fba", fulfillment_channel="FBA", computed_quantity=1)
+    ListingFactory(sku="PAUSED", status="pending", paused=True, computed_quantity=3)
+
+    out = admin_client.get(URL, {"sync": "out"}).context["cl"].result_list
+    in_sync = admin_client.get(URL, {"sync": "in"}).context["cl"].result_list
+
+    assert {r.sku for r in out} == {"QUEUED", "REFUSED"}
+    assert {r.sku for r in in_sync} == {"SAME"}
 
 
 @pytest.mark.parametrize("term", ["YOGA-M", "B0TEST1234", "Lavender"])

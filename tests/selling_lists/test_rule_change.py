@@ -3,6 +3,7 @@
 import pytest
 from django.urls import reverse
 
+from selling_lists.models import ListingStatus
 from sync.models import QtyPush
 from tests.conftest import job_page_text
 from tests.factories import GlobalProfileFactory, InventoryLevelFactory, ListingFactory
@@ -115,3 +116,23 @@ def test_relinking_a_listing_to_another_sku_forgets_the_old_sku_and_sends_to_the
     )
     states = dict(QtyPush.objects.values_list("state", "quantity"))
     assert states == {"superseded": 7, "pending": 7}, "the new SKU gets its own push"
+
+
+def test_pausing_a_selling_list_in_the_admin_updates_its_listings_states_at_once(admin_client):
+    listing = linked("CANDLE-P", stock=5, sent=5)
+    selling_list = listing.selling_list
+    url = reverse("admin:selling_lists_sellinglist_change", args=[selling_list.pk])
+    form = {
+        "name": selling_list.name,
+        "amazon_account": selling_list.amazon_account_id,
+        "marketplace": selling_list.marketplace_id,
+        "shopify_store": selling_list.shopify_store_id,
+        "profile": selling_list.profile_id,
+        "paused": "on",
+    }
+
+    response = admin_client.post(url, form, follow=True)
+
+    listing.refresh_from_db()
+    assert "paused: 1 listing(s)" in response.content.decode()
+    assert listing.state == ListingStatus.PAUSED
