@@ -5,12 +5,19 @@ from django.urls import reverse
 
 from accounts.models import InventoryLevel, Location, MetafieldValue, Variant
 from profiles.models import default_profile
+from sandbox.amazon.models import Listing as AmazonListing
+from sandbox.shopify.models import Metafield
 from sandbox.shopify.models import Variant as SandboxVariant
 from selling_lists.models import Listing, ListingStatus, SellingList
 from sync.inbound.catalogue import catalogue_import
 from sync.jobs.models import JobState
 from sync.linking import selling_list_link_by_sku
+from sync.models import PushState, QtyPush
+from sync.outbound.confirm import pushes_confirm
+from sync.outbound.send import pushes_send
+from sync.tasks import refresh_metafields_task
 from tests.conftest import job_page_text
+from tests.factories import GlobalProfileFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -194,3 +201,38 @@ def test_reconcile_now_in_the_admin_is_a_job_that_reads_amazon_back(
 
     assert job.state == JobState.DONE
     assert "Read back 3 Amazon quantities" in job_page_text(admin_client, job)
+
+
+def test_8_a_metafield_edit_reaches_amazon_at_the_next_refresh_not_the_hourly_reconcile(
+    sandbox_world,
+):
+    world = sandbox_world(variants=12, locations=1)
+    catalogue_import(store=world.store)
+    profile = GlobalProfileFactory(source="metafield", metafield_key="stocklink.amazon_qty")
+    selling_list = _selling_list(world)
+    selling_list.profile = profile
+    selling_list.save()
+    selling_list_link_by_sku(selling_list=selling_list)
+    with_field = Metafield.objects.filter(namespace="stocklink", key="amazon_qty")
+    listing = Listing.objects.filter(
+        selling_list=selling_list,
+        fulfillment_channel="FBM",
+        variant__sku__in=with_field.values_list("variant__sku", flat=True),
+    ).first()
+    field = with_field.get(variant__sku=listing.variant.sku)
+    edited = int(field.value) + 7
+    # Edited in Shopify's admin: Shopify sends no webhook for a metafield.
+    Metafield.objects.filter(pk=field.pk).update(value=str(edited))
+
+    refresh_metafields_task()  # beat, every SYNC_METAFIELD_REFRESH_SECONDS
+    for _ in range(10):  # the worker: send, then read back once due
+        QtyPush.objects.filter(state__in=[PushState.PENDING, PushState.SENT]).update(
+            next_attempt_at="2000-01-01T00:00:00Z"
+        )
+        pushes_send(account_id=world.account.pk)
+        pushes_confirm(account_id=world.account.pk)
+
+    listing.refresh_from_db()
+    assert listing.computed_quantity == edited
+    shown = AmazonListing.objects.get(seller__seller_id=world.account.seller_id, sku=listing.sku)
+    assert shown.quantity == edited
