@@ -8,6 +8,7 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path
+from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
 from accounts.admin_large import EstimatedCountPaginator, sku_first_search
@@ -101,6 +102,8 @@ class ListingAdmin(admin.ModelAdmin):
         "asin",
         "product_type",
         "fulfillment_channel",
+        "state_now",
+        "source_read",
         "status",
         "status_message",
         "stock_missing",
@@ -140,6 +143,8 @@ class ListingAdmin(admin.ModelAdmin):
             "Status",
             {
                 "fields": [
+                    "state_now",
+                    "source_read",
                     "status",
                     "status_message",
                     "stock_missing",
@@ -288,6 +293,16 @@ class ListingAdmin(admin.ModelAdmin):
         if result.quantity is None:
             return format_html('<span title="{}">unchanged ⚠</span>', title)
         return format_html('<span title="{}">{}</span>', title, result.quantity)
+
+    @admin.display(description="state")
+    def state_now(self, obj):
+        """The state as the merchant reads it, with its reason (docs/convergence.md)."""
+        return obj.state_text if obj.pk else "—"
+
+    @admin.display(description="stock read from Shopify at")
+    def source_read(self, obj):
+        read_at = obj.source_read_at if obj.pk else None
+        return timezone.localtime(read_at).strftime("%Y-%m-%d %H:%M:%S") if read_at else "—"
 
     @admin.display(description="Result (computed now)")
     def result_now(self, obj):

@@ -114,3 +114,17 @@ def test_filters_by_status_selling_list_and_profile(admin_client):
     ):
         response = admin_client.get(URL, params)
         assert [r.pk for r in response.context["cl"].result_list] == [listing.pk], params
+
+
+def test_the_listing_page_says_its_state_with_the_reason_and_how_fresh_its_stock_is(
+    admin_client,
+):
+    listing = ListingFactory(status="failed", status_message="Amazon refused: 8541")
+    InventoryLevelFactory(variant=listing.variant, available=3)
+
+    page = admin_client.get(
+        reverse("admin:selling_lists_listing_change", args=[listing.pk])
+    ).content.decode()
+
+    assert "Amazon refused: 8541" in page
+    assert "Stock read from Shopify at" in page
