@@ -179,18 +179,14 @@ class SellingListAdmin(admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         request._changed_fields = form.changed_data
+        super().save_model(request, obj, form, change)
         if change and "paused" in form.changed_data:
             # Statuses follow a pause at once; resuming sends what differs (docs/convergence.md).
-            paused = obj.paused
-            obj.paused = not paused
-            super().save_model(request, obj, form, change)
             summary = selling_list_set_paused(
-                selling_list=obj, paused=paused, acting_user=request.user
+                selling_list=obj, paused=obj.paused, acting_user=request.user
             )
-            verb = "paused" if paused else "resumed"
+            verb = "paused" if obj.paused else "resumed"
             self.message_user(request, f"“{obj}” {verb}: {summary}.")
-            return
-        super().save_model(request, obj, form, change)
 
 
 def _listings_url(selling_list) -> str:

@@ -21,14 +21,18 @@ from accounts.admin_mixins import ReadOnlyAdminMixin
 from .models import Job, JobState
 
 
+def _may_view_jobs(request: HttpRequest) -> bool:
+    codename = get_permission_codename("view", Job._meta)
+    return request.user.has_perm(f"{Job._meta.app_label}.{codename}")
+
+
 def job_started_response(request: HttpRequest, job: Job) -> HttpResponseRedirect:
     """What an admin action or view returns after `job_start`: a message, then the job's page.
 
     A user who may not view jobs stays where they were, with the message.
     """
     label = job.get_kind_display()
-    codename = get_permission_codename("view", Job._meta)
-    if request.user.has_perm(f"{Job._meta.app_label}.{codename}"):
+    if _may_view_jobs(request):
         messages.info(request, f"Started “{label}” — follow its progress below.")
         return HttpResponseRedirect(reverse("admin:sync_job_change", args=[job.pk]))
     messages.info(request, f"Started “{label}”: it runs in the background.")
@@ -43,8 +47,7 @@ def jobs_started_response(request: HttpRequest, jobs: list[Job]) -> HttpResponse
         request,
         f"Started {len(jobs)} background jobs; each page shows its progress.",
     )
-    codename = get_permission_codename("view", Job._meta)
-    if request.user.has_perm(f"{Job._meta.app_label}.{codename}"):
+    if _may_view_jobs(request):
         ids = ",".join(str(job.pk) for job in jobs)
         return HttpResponseRedirect(f"{reverse('admin:sync_job_changelist')}?id__in={ids}")
     return HttpResponseRedirect(request.get_full_path())

@@ -11,13 +11,13 @@ import time
 from collections.abc import Callable
 from datetime import timedelta
 
-from celery import current_app
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 
 from sync.clients.errors import MarketplaceError, RateLimited, TransientError
 
+from .. import queues
 from .models import MAX_KEPT_ERRORS, Job, JobKind, JobState
 
 logger = logging.getLogger(__name__)
@@ -121,9 +121,7 @@ def job_start(*, kind: JobKind | str, acting_user: AbstractBaseUser | None, para
         started_by=acting_user if acting_user and acting_user.is_authenticated else None,
         params=params,
     )
-    task = current_app.signature(RUN_JOB_TASK, args=(job.pk,))
-    # What `delay_on_commit` does; the signature resolves to the registered task by name.
-    transaction.on_commit(task.delay)
+    queues.enqueue_on_commit(RUN_JOB_TASK, job.pk)
     return job
 
 
