@@ -150,6 +150,7 @@ class RateBucketAdmin(admin.ModelAdmin):
         "requests_count",
         "throttled_count",
         "injected_429_count",
+        "injected_5xx_count",
         "tokens",
     )
     list_filter = ("operation",)
@@ -162,6 +163,7 @@ class RateBucketAdmin(admin.ModelAdmin):
         "requests_count",
         "throttled_count",
         "injected_429_count",
+        "injected_5xx_count",
     )
 
     def has_add_permission(self, request):

@@ -179,6 +179,9 @@ class RateBucket(models.Model):
     injected_429_count = models.PositiveIntegerField(
         default=0, help_text="Random 429s from the fault knob (not the caller's fault)."
     )
+    injected_5xx_count = models.PositiveIntegerField(
+        default=0, help_text="Random 500/503 answers from the fault knob (an outage)."
+    )
     requests_count = models.PositiveIntegerField(default=0)
 
     class Meta:
@@ -206,6 +209,17 @@ def throttled_count(seller_id: str | None = None, operation: str | None = None) 
     if operation is not None:
         qs = qs.filter(operation=operation)
     return qs.aggregate(total=Sum("throttled_count"))["total"] or 0
+
+
+def injected_5xx_count(seller_id: str | None = None, operation: str | None = None) -> int:
+    """How many requests the fault knob answered 500 or 503: what reached Amazon while it was
+    down (tests count the probes of an outage with it)."""
+    qs = RateBucket.objects.all()
+    if seller_id is not None:
+        qs = qs.filter(seller_id=seller_id)
+    if operation is not None:
+        qs = qs.filter(operation=operation)
+    return qs.aggregate(total=Sum("injected_5xx_count"))["total"] or 0
 
 
 class Document(models.Model):

@@ -88,8 +88,17 @@ def take_token(seller_id: str, operation: str, *, now: float | None = None) -> b
 
 def count_injected_429(seller_id: str, operation: str) -> None:
     """Record a random 429 from the fault knob (kept apart from real throttling)."""
+    _count_injected(seller_id, operation, "injected_429_count")
+
+
+def count_injected_5xx(seller_id: str, operation: str) -> None:
+    """Record a random 500/503 from the fault knob: a request that reached Amazon while down."""
+    _count_injected(seller_id, operation, "injected_5xx_count")
+
+
+def _count_injected(seller_id: str, operation: str, counter: str) -> None:
     updated = RateBucket.objects.filter(seller_id=seller_id, operation=operation).update(
-        injected_429_count=F("injected_429_count") + 1, requests_count=F("requests_count") + 1
+        **{counter: F(counter) + 1, "requests_count": F("requests_count") + 1}
     )
     if not updated:
         plan = USAGE_PLANS[operation]
@@ -99,11 +108,11 @@ def count_injected_429(seller_id: str, operation: str) -> None:
                 operation=operation,
                 tokens=plan.burst,
                 refilled_at=time.time(),
-                injected_429_count=1,
                 requests_count=1,
+                **{counter: 1},
             )
         except IntegrityError:
-            count_injected_429(seller_id, operation)
+            _count_injected(seller_id, operation, counter)
 
 
 def reset_buckets(seller_id: str | None = None) -> None:

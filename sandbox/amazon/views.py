@@ -25,7 +25,7 @@ from . import orders as orders_service
 from . import reports as reports_service
 from .listings import INCLUDED_DATA, apply_due, iso, item_json, submit_patches
 from .models import AccessToken, Document, Feed, Listing, Report, SandboxSettings, Seller
-from .ratelimit import USAGE_PLANS, count_injected_429, take_token
+from .ratelimit import USAGE_PLANS, count_injected_5xx, count_injected_429, take_token
 
 TOKEN_LIFETIME = timedelta(hours=1)
 UPLOAD_URL_LIFETIME = timedelta(minutes=5)  # Amazon's pre-signed upload URLs live 5 minutes
@@ -145,6 +145,7 @@ def _api(handlers: dict[str, tuple[str, Handler]]) -> Callable[..., HttpResponse
             seller = _authenticate(request)
             knobs = SandboxSettings.load()
             if knobs.fault_5xx_share and random.random() < knobs.fault_5xx_share:
+                count_injected_5xx(seller.seller_id, operation)
                 if random.random() < 0.5:
                     raise ApiError(
                         500, "InternalFailure", "We encountered an internal error. Try again."

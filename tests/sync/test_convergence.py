@@ -5,15 +5,18 @@ need worker processes (those are in tests/workers/test_convergence_with_workers.
 from datetime import timedelta
 
 import pytest
+from celery import current_app
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from accounts.models import InventoryLevel
+from accounts.models import InventoryLevel, Marketplace
 from profiles.models import FixedAfterSale
-from selling_lists.models import FulfillmentChannel, Listing, ListingStatus
+from selling_lists.models import FulfillmentChannel, Listing, ListingStatus, SellingList
 from selling_lists.selectors import listings_in_sync, listings_out_of_sync, listings_with_state
 from sync.clients.factory import substitute
 from sync.inbound.refresh import listings_refresh_stock
+from sync.jobs.models import JobKind
+from sync.jobs.services import RUN_JOB_TASK, job_start
 from sync.models import PushState, QtyPush, SellerCircuit
 from sync.orders import intake
 from sync.orders.models import OrderStockEntry
@@ -24,7 +27,6 @@ from sync.outbound.send import pushes_send
 from sync.outbox.actions import (
     account_switches_changed,
     listings_apply_rule_change,
-    listings_update_qty,
     selling_list_set_paused,
 )
 from sync.outbox.recompute import listings_recompute
@@ -279,22 +281,39 @@ def test_9_held_listings_are_out_of_sync_and_the_filter_never_lists_fba():
 # --- 10. a Selling List's account, marketplace and store lock ------------------------------------
 
 
-def test_10_a_selling_lists_account_and_store_lock_once_it_has_listings():
+def test_10_a_selling_lists_account_marketplace_and_store_lock_once_it_has_listings():
     selling_list = SellingListFactory()
     selling_list.shopify_store = ShopifyStoreFactory()
     selling_list.full_clean()  # no listings yet: it may change
     selling_list.save()
 
-    ListingFactory(selling_list=selling_list)
-    selling_list.amazon_account = AmazonAccountFactory()
-    with pytest.raises(ValidationError) as error:
-        selling_list.full_clean()
-    assert "amazon_account" in error.value.message_dict
-    with pytest.raises(ValidationError):
-        selling_list.save()
+    listing = ListingFactory(selling_list=selling_list)
+    other_market = Marketplace.objects.exclude(pk=selling_list.marketplace_id).first()
+    for name, value in (
+        ("amazon_account", AmazonAccountFactory()),
+        ("marketplace", other_market),
+        ("shopify_store", ShopifyStoreFactory()),
+    ):
+        changed = SellingList.objects.get(pk=selling_list.pk)
+        setattr(changed, name, value)
+        with pytest.raises(ValidationError) as error:
+            changed.full_clean()
+        assert name in error.value.message_dict
+        with pytest.raises(ValidationError):
+            changed.save()
+    listing.refresh_from_db()
+    assert listing.marketplace_id == selling_list.marketplace_id
 
 
 # --- 11. Update Qty re-reads Shopify ------------------------------------------------------
+
+
+def update_qty_as_the_admin_starts_it(listing_ids):
+    """Update Qty: the admin action starts a job and a worker runs it."""
+    job = job_start(
+        kind=JobKind.UPDATE_QTY, acting_user=None, params={"listing_ids": list(listing_ids)}
+    )
+    current_app.tasks[RUN_JOB_TASK].apply(args=(job.pk,))
 
 
 def test_11_update_qty_computes_from_shopify_re_read_not_from_the_stored_copy():
@@ -305,10 +324,13 @@ def test_11_update_qty_computes_from_shopify_re_read_not_from_the_stored_copy():
     )
 
     with substitute(shopify=lambda store: shopify):
-        summary = listings_refresh_stock(listing_ids=[listing.pk])
-    assert summary.levels_changed == 1
-    listings_update_qty(listing_ids=[listing.pk], acting_user=None)
+        update_qty_as_the_admin_starts_it([listing.pk])
     assert QtyPush.objects.get(state=PushState.PENDING).quantity == 14
+    assert shopify.reads == [[listing.variant.inventory_item_id]]
+
+    with substitute(shopify=lambda store: shopify):
+        summary = listings_refresh_stock(listing_ids=[listing.pk])
+    assert summary.levels_changed == 0  # already re-read
 
 
 # --- 12. seed 001: sync off can stop orders changing Shopify ---------------------------------

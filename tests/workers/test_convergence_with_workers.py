@@ -13,7 +13,7 @@ import pytest
 
 from profiles.models import GlobalProfile
 from sandbox.amazon.models import Listing as AmazonListing
-from sandbox.amazon.models import SandboxSettings
+from sandbox.amazon.models import SandboxSettings, injected_5xx_count
 from sandbox.amazon.orders import place_order
 from sandbox.shopify.services import level_for, set_available
 from selling_lists.models import Listing, ListingStatus, SellingList
@@ -34,6 +34,16 @@ pytestmark = [pytest.mark.workers, pytest.mark.django_db(transaction=True)]
 
 def converged(world):
     return settled() and not amazon_matches_every_result(world)
+
+
+# What a push sends: a patch, or a feed (its document first).
+SEND_OPERATIONS = ("patchListingsItem", "createFeedDocument", "createFeed")
+
+
+def refused_while_down(world, operations) -> int:
+    """Requests of these operations that reached the sandbox's Amazon and got a 500/503."""
+    seller = world.account.seller_id
+    return sum(injected_5xx_count(seller, operation) for operation in operations)
 
 
 def set_5xx(share: float) -> None:
@@ -57,7 +67,16 @@ def test_2_after_an_amazon_outage_every_listing_shows_its_result_within_60_s_of_
         timeout=60,
         what="listings waiting for Amazon",
     )
+    sends, reads = (
+        refused_while_down(world, ops) for ops in (SEND_OPERATIONS, ["getListingsItem"])
+    )
     time.sleep(outage)
+    # One probe per probe interval (2, 4, 8 … s less a quarter of jitter, then every 15–20 s),
+    # not every listing retrying on its own: 12 listings would send about 4 times as many.
+    probes = refused_while_down(world, SEND_OPERATIONS) - sends
+    print(f"\n{probes} request(s) reached Amazon in {outage:.0f} s of outage")
+    assert 1 <= probes <= 6 + outage / 15
+    assert refused_while_down(world, ["getListingsItem"]) == reads  # read-backs wait
     waiting = fbm_listings().filter(status=ListingStatus.WAITING).first()
     assert waiting.state_text.startswith("Waiting for Amazon — next try ")
     assert SellerCircuit.objects.get(account=world.account).state == SellerCircuit.State.OPEN
