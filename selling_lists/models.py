@@ -150,6 +150,24 @@ class FulfillmentChannel(models.TextChoices):
     FBA = "FBA", "FBA — fulfilled by Amazon"
 
 
+def state_expression() -> models.Case:
+    """`Listing.state` in SQL (annotations, filters, counts): FBA, the account's sync switch
+    and a pause win over the stored `status`."""
+    return models.Case(
+        models.When(
+            fulfillment_channel=FulfillmentChannel.FBA, then=models.Value(ListingStatus.FBA)
+        ),
+        models.When(
+            amazon_account__inventory_sync_enabled=False, then=models.Value(ListingStatus.SYNC_OFF)
+        ),
+        models.When(
+            Q(paused=True) | Q(selling_list__paused=True), then=models.Value(ListingStatus.PAUSED)
+        ),
+        default=models.F("status"),
+        output_field=models.CharField(),
+    )
+
+
 class Listing(models.Model):
     """One Shopify variant linked to one Amazon SKU in one marketplace."""
 

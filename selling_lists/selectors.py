@@ -1,24 +1,25 @@
 """Reads shared by the admin and the sync engine: listings with their stock and their Result."""
 
 from django.db.models import (
-    Case,
-    CharField,
     Count,
-    F,
     IntegerField,
     OuterRef,
     Q,
     QuerySet,
     Subquery,
     Sum,
-    Value,
-    When,
 )
 from django.db.models.functions import Coalesce
 
 from accounts.models import InventoryLevel
 
-from .models import OUT_OF_SYNC_STATES, FulfillmentChannel, Listing, ListingStatus
+from .models import (
+    OUT_OF_SYNC_STATES,
+    FulfillmentChannel,
+    Listing,
+    ListingStatus,
+    state_expression,
+)
 
 
 def listings_with_stock(queryset: QuerySet[Listing] | None = None) -> QuerySet[Listing]:
@@ -48,15 +49,28 @@ def listings_with_state(queryset: QuerySet[Listing] | None = None) -> QuerySet[L
     once (docs/convergence.md, "State model").
     """
     queryset = Listing.objects.all() if queryset is None else queryset
-    return queryset.annotate(
-        sync_state=Case(
-            When(fulfillment_channel=FulfillmentChannel.FBA, then=Value(ListingStatus.FBA)),
-            When(amazon_account__inventory_sync_enabled=False, then=Value(ListingStatus.SYNC_OFF)),
-            When(Q(paused=True) | Q(selling_list__paused=True), then=Value(ListingStatus.PAUSED)),
-            default=F("status"),
-            output_field=CharField(),
-        )
-    )
+    return queryset.annotate(sync_state=state_expression())
+
+
+def state_filter(state: str) -> Q:
+    """The listings in `state` as a filter on columns, equal to `sync_state == state` but able
+    to use the status index (a filter on the CASE annotation reads every row)."""
+    not_fba = ~Q(fulfillment_channel=FulfillmentChannel.FBA)
+    if state == ListingStatus.FBA:
+        return Q(fulfillment_channel=FulfillmentChannel.FBA)
+    sync_on = Q(amazon_account__inventory_sync_enabled=True)
+    if state == ListingStatus.SYNC_OFF:
+        return not_fba & ~sync_on
+    running = Q(paused=False, selling_list__paused=False)
+    if state == ListingStatus.PAUSED:
+        return not_fba & sync_on & ~running
+    return not_fba & sync_on & running & Q(status=state)
+
+
+def listings_in_state(state: str, queryset: QuerySet[Listing] | None = None) -> QuerySet[Listing]:
+    """Listings whose state (`Listing.state`) is `state`: the changelist's state filter."""
+    queryset = Listing.objects.all() if queryset is None else queryset
+    return queryset.filter(state_filter(state))
 
 
 def listings_out_of_sync(queryset: QuerySet[Listing] | None = None) -> QuerySet[Listing]:

@@ -17,7 +17,7 @@ from django.db.models.functions import TruncDay, TruncHour
 from django.utils import timezone
 
 from accounts.models import AmazonAccount, Marketplace, ShopifyStore
-from selling_lists.models import Listing, ListingStatus
+from selling_lists.models import Listing, ListingStatus, state_expression
 
 from .models import AmazonOrder, PushState, QtyPush, WebhookEvent, WebhookRejection
 
@@ -125,15 +125,18 @@ def sync_health() -> list[MarketHealth]:
     rows: dict[tuple[int, str], MarketHealth] = {}
     accounts = {a.pk: a for a in AmazonAccount.objects.all()}
     markets = {m.pk: m for m in Marketplace.objects.filter(listings__isnull=False).distinct()}
+    # Counted by the state model (docs/convergence.md), as the Listings changelist filters.
+    states = Listing.objects.annotate(sync_state=state_expression())
     counts = (
-        Listing.objects.values("amazon_account", "marketplace", "status")
+        states.values("amazon_account", "marketplace", "sync_state")
         .annotate(n=Count("pk"))
-        .order_by("amazon_account", "marketplace", "status")
+        .order_by("amazon_account", "marketplace", "sync_state")
     )
     for row in counts:
         key = (row["amazon_account"], row["marketplace"])
         health = rows.setdefault(key, MarketHealth(accounts[key[0]], markets[key[1]]))
-        health.states.append((row["status"], labels.get(row["status"], row["status"]), row["n"]))
+        state = row["sync_state"]
+        health.states.append((state, labels.get(state, state), row["n"]))
         health.total += row["n"]
     pushes = (
         QtyPush.objects.filter(state__in=OPEN_STATES)
@@ -144,7 +147,7 @@ def sync_health() -> list[MarketHealth]:
         if health := rows.get((row["account"], row["listing__marketplace"])):
             health.open_pushes, health.oldest_open = row["n"], row["oldest"]
     failures = (
-        Listing.objects.filter(status=ListingStatus.FAILED)
+        states.filter(sync_state=ListingStatus.FAILED)
         .values("amazon_account", "marketplace", "status_message")
         .annotate(n=Count("pk"))
         .order_by("-n")

@@ -22,10 +22,32 @@ from sync.outbox.actions import listing_save
 from sync.outbox.results import compute_results
 from sync.selectors import update_qty_preview
 
-from ..models import Listing, SellingList
-from ..selectors import listings_in_sync, listings_out_of_sync, listings_with_stock
+from ..models import Listing, ListingStatus, SellingList
+from ..selectors import (
+    listings_in_state,
+    listings_in_sync,
+    listings_out_of_sync,
+    listings_with_state,
+    listings_with_stock,
+)
 from .bulk import move_to_selling_list, pause_sync, resume_sync, set_own_rule
 from .confirmations import PREVIEW_ROWS, update_qty_action
+
+
+class StateFilter(admin.SimpleListFilter):
+    """The state model's states (docs/convergence.md), not the stored status: FBA, a pause and
+    the account's sync switch show at once. Its counts (the admin's facets) follow from it."""
+
+    title = "state"
+    parameter_name = "state"
+
+    def lookups(self, request, model_admin):
+        return ListingStatus.choices
+
+    def queryset(self, request, queryset):
+        if self.value() in ListingStatus.values:
+            return listings_in_state(self.value(), queryset)
+        return queryset
 
 
 class OutOfSyncFilter(admin.SimpleListFilter):
@@ -74,7 +96,7 @@ class ListingAdmin(admin.ModelAdmin):
     list_display = ["sku_product", "selling_list", "quantities", "state"]
     list_display_links = ["sku_product"]
     list_filter = [
-        "status",
+        StateFilter,
         OutOfSyncFilter,
         "selling_list",
         ("amazon_account", admin.RelatedOnlyFieldListFilter),
@@ -163,7 +185,7 @@ class ListingAdmin(admin.ModelAdmin):
     paginator = EstimatedCountPaginator
 
     def get_queryset(self, request):
-        return listings_with_stock(super().get_queryset(request))
+        return listings_with_state(listings_with_stock(super().get_queryset(request)))
 
     def lookup_allowed(self, lookup, value, request=None):
         # The sync-health page links failures grouped by Amazon's message.
@@ -268,14 +290,14 @@ class ListingAdmin(admin.ModelAdmin):
             amazon,
         )
 
-    @admin.display(description="state", ordering="status")
+    @admin.display(description="state", ordering="sync_state")
     def state(self, obj):
-        # One badge per status value: states added to ListingStatus show up without a change here.
+        # The computed state (`sync_state`), one badge per state; the reason is its title.
         return format_html(
             '<span class="badge badge-{}" title="{}">{}</span>',
-            obj.status,
-            obj.status_message,
-            obj.get_status_display(),
+            obj.sync_state,
+            obj.state_text,
+            ListingStatus(obj.sync_state).label,
         )
 
     @admin.display(description="marketplace", ordering="marketplace__country")
