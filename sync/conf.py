@@ -62,6 +62,11 @@ def metafield_refresh() -> timedelta:
     return timedelta(seconds=settings.SYNC_METAFIELD_REFRESH_SECONDS)
 
 
+def metafield_overlap() -> timedelta:
+    """How far before the previous metafield refresh the next one starts reading."""
+    return timedelta(seconds=settings.SYNC_METAFIELD_OVERLAP_SECONDS)
+
+
 def recompute_batch_size() -> int:
     return settings.SYNC_RECOMPUTE_BATCH_SIZE
 

@@ -193,7 +193,9 @@ class InventoryLevel(models.Model):
         return self.available + self.committed
 
 
-class Metafield(models.Model):
+class Metafield(RemembersLoadedValues, models.Model):
+    REMEMBER = ("value",)
+
     variant = models.ForeignKey(Variant, on_delete=models.CASCADE, related_name="metafields")
     namespace = models.CharField(max_length=255)
     key = models.CharField(max_length=255)

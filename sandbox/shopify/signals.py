@@ -9,7 +9,7 @@ from django.dispatch import receiver
 from django.utils import timezone
 
 from . import webhooks
-from .models import InventoryLevel, Location, Product, Variant
+from .models import InventoryLevel, Location, Metafield, Product, Variant
 
 
 def _changed(instance, field: str) -> bool:
@@ -40,6 +40,23 @@ def _level_saved(sender, instance: InventoryLevel, created, raw=False, **kwargs)
     Variant.objects.filter(pk=instance.variant_id).update(updated_at=instance.updated_at)
     variant = instance.variant
     webhooks.emit(variant.shop_id, "INVENTORY_LEVELS_UPDATE", "InventoryLevel", instance)
+
+
+@receiver(pre_save, sender=Metafield)
+def _metafield_touch(sender, instance: Metafield, raw=False, **kwargs):
+    if instance.pk and _changed(instance, "value"):
+        instance.updated_at = timezone.now()
+
+
+@receiver(post_save, sender=Metafield)
+def _metafield_saved(sender, instance: Metafield, created, raw=False, **kwargs):
+    if raw:
+        return
+    if created or _changed(instance, "value"):
+        # Its variant's updatedAt moves with it, so `updated_at:>` queries find the edit. No
+        # webhook: Shopify sends none for a metafield-only edit (docs/convergence.md).
+        Variant.objects.filter(pk=instance.variant_id).update(updated_at=instance.updated_at)
+    _remember(instance, "value")
 
 
 @receiver(post_save, sender=Variant)

@@ -21,6 +21,7 @@ from accounts.models import MetafieldValue, ShopifyStore, Variant
 from profiles.models import StockSource
 from selling_lists.models import Listing
 
+from .. import conf
 from ..clients.factory import shopify_client
 from ..models import PushReason
 from ..outbox.recompute import listings_recompute
@@ -84,9 +85,8 @@ def listings_refresh_stock(*, listing_ids: Iterable[int]) -> RefreshSummary:
             }
             if keys:
                 variant_ids = {listing.variant_id for listing in group}
-                summary.metafields_changed += _read_metafields(
-                    store, client, keys, variant_ids=variant_ids
-                )
+                _, changed = _read_metafields(store, client, keys, variant_ids=variant_ids)
+                summary.metafields_changed += changed
         finally:
             close = getattr(client, "close", None)
             if close:
@@ -109,9 +109,11 @@ def metafields_refresh(*, store: ShopifyStore) -> RefreshSummary:
     """Re-read the metafields that profiles read stock from, write the values that changed
     and recompute the listings they feed (beat, every SYNC_METAFIELD_REFRESH_SECONDS).
 
-    Shopify sends no webhook for a metafield edit, and a variant's `updatedAt` does not move
-    with it, so each run reads the values page by page and writes only what changed. The
-    store's `metafields_read_at` says how fresh the source is (shown on each listing).
+    Incremental: Shopify is asked only for variants updated since the previous refresh began
+    (`productVariants(query: "updated_at:>…")`, less SYNC_METAFIELD_OVERLAP_SECONDS); the first
+    refresh of a store, and a key no value was ever read for, read everything. Shopify sends no
+    webhook for a metafield edit; the hourly reconcile's full catalogue read stays the safety
+    net (docs/convergence.md). `metafields_read_at` says how fresh the source is.
     """
     summary = RefreshSummary(stores=1)
     keys = {
@@ -126,9 +128,18 @@ def metafields_refresh(*, store: ShopifyStore) -> RefreshSummary:
     if not keys:
         return summary
     read_at = timezone.now()
+    since = store.metafields_read_at and store.metafields_read_at - conf.metafield_overlap()
     client = shopify_client(store)
     try:
-        summary.metafields_changed = _read_metafields(store, client, keys)
+        for key in sorted(keys):
+            seen = MetafieldValue.objects.filter(
+                variant__store=store, namespace=key[0], key=key[1]
+            ).exists()
+            read, changed = _read_metafields(
+                store, client, [key], updated_since=since if seen else None
+            )
+            summary.variants += read
+            summary.metafields_changed += changed
     finally:
         close = getattr(client, "close", None)
         if close:
@@ -137,15 +148,21 @@ def metafields_refresh(*, store: ShopifyStore) -> RefreshSummary:
     return summary
 
 
-def _read_metafields(store, client, keys, *, variant_ids=None) -> int:
-    """Read each metafield key for the store's variants; returns how many values changed.
+def _read_metafields(
+    store, client, keys, *, variant_ids=None, updated_since=None
+) -> tuple[int, int]:
+    """Read each metafield key for the store's variants (those updated after `updated_since`
+    when given); returns (variants read, values changed).
 
     Values that changed are written and the listings of their variants recomputed.
     """
+    read = 0
     changed_variants: set[int] = set()
     for key in sorted(keys):
         namespace, name = key
-        for batch in _batched(client.iter_variants(metafield=key), BATCH):
+        rows = client.iter_variants(metafield=key, updated_since=updated_since)
+        for batch in _batched(rows, BATCH):
+            read += len(batch)
             variants = dict(
                 Variant.objects.filter(
                     store=store, shopify_id__in=[row.id for row in batch]
@@ -170,4 +187,4 @@ def _read_metafields(store, client, keys, *, variant_ids=None) -> int:
                 ids = {variants[row.id] for row in moved}
                 changed_variants |= ids
                 listings_recompute(variant_ids=ids, reason=PushReason.STOCK_CHANGE)
-    return len(changed_variants)
+    return read, len(changed_variants)
