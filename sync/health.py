@@ -115,6 +115,7 @@ class MarketHealth:
     states: list[tuple[str, str, int]] = field(default_factory=list)  # value, label, count
     total: int = 0
     open_pushes: int = 0
+    pending_pushes: int = 0  # queued, not yet sent
     oldest_open: datetime | None = None
     failures: list[tuple[str, int]] = field(default_factory=list)  # message, listings
     last_confirmed: datetime | None = None
@@ -124,6 +125,8 @@ class MarketHealth:
     circuit: str = ""
     circuit_reason: str = ""
     next_try: datetime | None = None
+    # Filled by the home page from the shared limiter (sync.ratelimit.headroom).
+    headroom: list = field(default_factory=list)
 
 
 def sync_health() -> list[MarketHealth]:
@@ -145,11 +148,16 @@ def sync_health() -> list[MarketHealth]:
     pushes = (
         QtyPush.objects.filter(state__in=OPEN_STATES)
         .values("account", "listing__marketplace")
-        .annotate(n=Count("pk"), oldest=Min("created_at"))
+        .annotate(
+            n=Count("pk"),
+            pending=Count("pk", filter=Q(state=PushState.PENDING)),
+            oldest=Min("created_at"),
+        )
     )
     for row in pushes:
         if health := rows.get((row["account"], row["listing__marketplace"])):
             health.open_pushes, health.oldest_open = row["n"], row["oldest"]
+            health.pending_pushes = row["pending"]
     failures = (
         Listing.objects.filter(status=ListingStatus.FAILED)
         .values("amazon_account", "marketplace", "status_message")
