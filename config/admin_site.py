@@ -8,6 +8,8 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
 from sync.health import push_activity, sync_health, sync_problems, webhook_health
+from sync.queues import queue_depths
+from sync.ratelimit import headroom
 
 from .tasks import last_heartbeat
 
@@ -117,8 +119,14 @@ class StocklinkAdminSite(admin.AdminSite):
         return groups
 
     def index(self, request, extra_context=None):
+        markets = sync_health()
+        sellers = sorted({(m.account.seller_id, m.account.region) for m in markets})
+        budgets = headroom(sellers)
+        for market in markets:
+            market.headroom = budgets.get((market.account.seller_id, market.account.region), [])
         context = {
-            "markets": sync_health(),
+            "markets": markets,
+            "queues": queue_depths(),
             "stores": webhook_health(),
             "activity_day": push_activity(hours=24),
             "activity_week": push_activity(hours=24 * 7),

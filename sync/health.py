@@ -19,11 +19,15 @@ from django.utils import timezone
 from accounts.models import AmazonAccount, Marketplace, ShopifyStore
 from selling_lists.models import Listing, ListingStatus, state_expression
 
-from .models import AmazonOrder, PushState, QtyPush, WebhookEvent, WebhookRejection
+from .models import (
+    AmazonOrder,
+    PushState,
+    QtyPush,
+    SellerCircuit,
+    WebhookEvent,
+    WebhookRejection,
+)
 
-# The engine's words for a refused login and a transient failure (sync/outbound/send.py).
-CREDENTIALS_REFUSED = "Amazon refused the account's credentials"
-TEMPORARY_ERROR = "Temporary error"
 OPEN_STATES = (PushState.PENDING, PushState.SENDING, PushState.SENT)
 
 
@@ -38,37 +42,36 @@ class Problem:
 
 
 def sync_problems(*, heartbeat: float | None, now: datetime | None = None) -> list[Problem]:
-    """What stops Stocklink from keeping Amazon in step, now (four small queries)."""
+    """What stops Stocklink from keeping Amazon in step, now (four small queries).
+
+    Credentials refused and Amazon unreachable are the seller circuit's states
+    (sync/outbound/circuit.py): the banner goes as soon as the circuit closes or is reset."""
     now = now or timezone.now()
     problems = []
-    stuck = (
-        QtyPush.objects.filter(state=PushState.PENDING, attempts__gt=0)
-        .filter(Q(message__startswith=CREDENTIALS_REFUSED) | Q(message__startswith=TEMPORARY_ERROR))
-        .values("account__name", "message")
-        .annotate(n=Count("pk"))
+    circuits = SellerCircuit.objects.exclude(state=SellerCircuit.State.CLOSED).select_related(
+        "account"
     )
-    refused, unreachable = set(), set()
-    for row in stuck:
-        target = refused if row["message"].startswith(CREDENTIALS_REFUSED) else unreachable
-        target.add(row["account__name"])
-    for name in sorted(refused):
-        problems.append(
-            Problem(
-                "credentials",
-                f"Amazon refuses the credentials of {name}: nothing is sent until they are "
-                "fixed. Enter a new refresh token on the Amazon account's page.",
-                "admin:accounts_amazonaccount_changelist",
+    for circuit in sorted(circuits, key=lambda c: (c.state, c.account.name)):
+        name = circuit.account.name
+        if circuit.state == SellerCircuit.State.CREDENTIALS:
+            problems.append(
+                Problem(
+                    "credentials",
+                    f"Amazon refuses the credentials of {name}: nothing is sent until they are "
+                    "fixed. Enter a new refresh token on the Amazon account's page.",
+                    "admin:accounts_amazonaccount_changelist",
+                )
             )
-        )
-    for name in sorted(unreachable - refused):
-        problems.append(
-            Problem(
-                "unreachable",
-                f"Amazon cannot be reached for {name}: quantities wait and are retried.",
-                "admin:sync_qtypush_changelist",
-                "state__exact=pending",
+        else:
+            problems.append(
+                Problem(
+                    "unreachable",
+                    f"Amazon cannot be reached for {name}: quantities wait and are retried, "
+                    f"next try {_clock(circuit.next_probe_at)} ({circuit.reason or 'no answer'}).",
+                    "admin:selling_lists_listing_changelist",
+                    f"status__exact=waiting&amazon_account__id__exact={circuit.account_id}",
+                )
             )
-        )
     silence = timedelta(hours=settings.STOCKLINK_WEBHOOK_SILENCE_HOURS)
     stores = ShopifyStore.objects.filter(selling_lists__isnull=False).distinct()
     last = dict(
@@ -112,11 +115,18 @@ class MarketHealth:
     states: list[tuple[str, str, int]] = field(default_factory=list)  # value, label, count
     total: int = 0
     open_pushes: int = 0
+    pending_pushes: int = 0  # queued, not yet sent
     oldest_open: datetime | None = None
     failures: list[tuple[str, int]] = field(default_factory=list)  # message, listings
     last_confirmed: datetime | None = None
     last_order: datetime | None = None
     last_reconcile: datetime | None = None
+    # The seller's circuit when it is not closed: "open" (unreachable) or "credentials".
+    circuit: str = ""
+    circuit_reason: str = ""
+    next_try: datetime | None = None
+    # Filled by the home page from the shared limiter (sync.ratelimit.headroom).
+    headroom: list = field(default_factory=list)
 
 
 def sync_health() -> list[MarketHealth]:
@@ -141,11 +151,16 @@ def sync_health() -> list[MarketHealth]:
     pushes = (
         QtyPush.objects.filter(state__in=OPEN_STATES)
         .values("account", "listing__marketplace")
-        .annotate(n=Count("pk"), oldest=Min("created_at"))
+        .annotate(
+            n=Count("pk"),
+            pending=Count("pk", filter=Q(state=PushState.PENDING)),
+            oldest=Min("created_at"),
+        )
     )
     for row in pushes:
         if health := rows.get((row["account"], row["listing__marketplace"])):
             health.open_pushes, health.oldest_open = row["n"], row["oldest"]
+            health.pending_pushes = row["pending"]
     failures = (
         states.filter(sync_state=ListingStatus.FAILED)
         .values("amazon_account", "marketplace", "status_message")
@@ -166,6 +181,14 @@ def sync_health() -> list[MarketHealth]:
     for row in lasts:
         if health := rows.get((row["account"], row["listing__marketplace"])):
             health.last_confirmed, health.last_reconcile = row["confirmed"], row["reconciled"]
+    circuits = SellerCircuit.objects.exclude(state=SellerCircuit.State.CLOSED).values(
+        "account", "state", "reason", "next_probe_at"
+    )
+    by_account = {row["account"]: row for row in circuits}
+    for health in rows.values():
+        if row := by_account.get(health.account.pk):
+            health.circuit, health.circuit_reason = row["state"], row["reason"]
+            health.next_try = row["next_probe_at"]
     orders = AmazonOrder.objects.values("account", "marketplace").annotate(
         last=Max("first_seen_at")
     )
@@ -226,6 +249,10 @@ def _floor(moment: datetime, hourly: bool) -> datetime:
     moment = moment.astimezone(timezone.get_current_timezone())
     moment = moment.replace(minute=0, second=0, microsecond=0)
     return moment if hourly else moment.replace(hour=0)
+
+
+def _clock(moment: datetime | None) -> str:
+    return timezone.localtime(moment).strftime("%H:%M:%S") if moment else "soon"
 
 
 def _age(delta: timedelta) -> str:

@@ -80,6 +80,10 @@ class TokenBucket:
     def reset(self, key: str) -> None:
         raise NotImplementedError
 
+    def available(self, rates: dict[str, Rate]) -> dict[str, float]:
+        """Tokens in each bucket now (negative: in debt), taking nothing; one round trip."""
+        raise NotImplementedError
+
 
 class DatabaseBucket(TokenBucket):
     def __init__(self, clock: Callable[[], float] = time.time):
@@ -106,6 +110,17 @@ class DatabaseBucket(TokenBucket):
 
     def reset(self, key: str) -> None:
         RateLimitBucket.objects.filter(key=key).delete()
+
+    def available(self, rates: dict[str, Rate]) -> dict[str, float]:
+        now = self.clock()
+        rows = RateLimitBucket.objects.filter(key__in=rates).values_list(
+            "key", "tokens", "refilled_at"
+        )
+        found = {key: (tokens, at) for key, tokens, at in rows}
+        return {
+            key: _refilled(*found[key], now, rate) if key in found else float(rate.burst)
+            for key, rate in rates.items()
+        }
 
 
 # KEYS[1] = bucket; ARGV = rate per second, burst, max_wait. Redis's own clock (TIME) is shared
@@ -152,6 +167,24 @@ class RedisBucket(TokenBucket):
     def reset(self, key: str) -> None:
         self.client.delete(key)
 
+    def available(self, rates: dict[str, Rate]) -> dict[str, float]:
+        pipe = self.client.pipeline(transaction=False)
+        pipe.time()
+        for key in rates:
+            pipe.hmget(key, "tokens", "ts")
+        seconds, micros = (replies := pipe.execute())[0]
+        now = seconds + micros / 1_000_000
+        return {
+            key: float(rate.burst)
+            if tokens is None
+            else _refilled(float(tokens), float(ts), now, rate)
+            for (key, rate), (tokens, ts) in zip(rates.items(), replies[1:], strict=True)
+        }
+
+
+def _refilled(tokens: float, refilled_at: float, now: float, rate: Rate) -> float:
+    return min(float(rate.burst), tokens + max(now - refilled_at, 0.0) * rate.per_second)
+
 
 def _wait_for(tokens: float, rate: Rate) -> float:
     return 0.0 if tokens >= 1.0 else (1.0 - tokens) / rate.per_second
@@ -166,6 +199,48 @@ def default_bucket() -> TokenBucket:
     """Redis when `REDIS_URL` is set, else the database."""
     url = conf.redis_url()
     return _redis_bucket(url) if url else DatabaseBucket()
+
+
+@dataclass(frozen=True)
+class Headroom:
+    """One seller's budget for one operation, as the home page shows it."""
+
+    operation: str
+    available: float  # tokens now; below 1 means the next call waits
+    burst: int  # the most we keep (rate_for: Amazon's burst less one)
+    per_second: float  # Amazon's published rate
+    published_burst: int
+
+    @property
+    def rate_text(self) -> str:
+        if self.per_second >= 1:
+            return f"{self.per_second:g} per second"
+        return f"1 every {1 / self.per_second:.0f} s"
+
+
+def headroom(
+    sellers: list[tuple[str, str]], *, bucket: TokenBucket | None = None
+) -> dict[tuple[str, str], list[Headroom]]:
+    """Per (seller_id, region): tokens available vs burst for each SP-API operation, read in
+    one round trip to the shared limiter without taking a token."""
+    bucket = bucket or default_bucket()
+    ours = {op: rate_for(op) for op in PUBLISHED_RATES}
+    keys = {
+        (seller, region, op): bucket_key(seller, region, op)
+        for seller, region in sellers
+        for op in PUBLISHED_RATES
+    }
+    try:
+        tokens = bucket.available({key: ours[op] for (_, _, op), key in keys.items()})
+    except redis.RedisError:
+        return {}  # the home page says "not measured" rather than failing
+    result: dict[tuple[str, str], list[Headroom]] = {seller: [] for seller in sellers}
+    for (seller, region, op), key in keys.items():
+        published = PUBLISHED_RATES[op]
+        result[(seller, region)].append(
+            Headroom(op, tokens[key], ours[op].burst, published.per_second, published.burst)
+        )
+    return result
 
 
 class Limiter:

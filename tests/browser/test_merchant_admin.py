@@ -14,6 +14,7 @@ from config.tasks import HEARTBEAT_KEY
 from profiles.models import GlobalProfile
 from selling_lists.models import Listing
 from sync.models import QtyPush
+from sync.outbound.circuit import circuit_refused, circuit_trip
 from tests.factories import (
     GlobalProfileFactory,
     InventoryLevelFactory,
@@ -49,22 +50,12 @@ def some_listings(n=12, **list_kwargs):
 def test_home_page_shows_each_kind_of_problem_as_a_banner(admin_page, live_server):
     _, (refused, *_rest) = some_listings(2)
     _, (unreachable, *_) = some_listings(1)
-    QtyPush.objects.create(
-        listing=refused,
-        account=refused.amazon_account,
-        quantity=3,
-        reason="manual",
-        attempts=1,
-        message="Amazon refused the account's credentials: invalid_grant",
-    )
-    QtyPush.objects.create(
-        listing=unreachable,
-        account=unreachable.amazon_account,
-        quantity=3,
-        reason="manual",
-        attempts=2,
-        message="Temporary error: 503 Service Unavailable",
-    )
+    for listing in (refused, unreachable):
+        QtyPush.objects.create(
+            listing=listing, account=listing.amazon_account, quantity=3, reason="manual"
+        )
+    circuit_refused(refused.amazon_account, "invalid_grant")
+    circuit_trip(unreachable.amazon_account, "Amazon is not answering: 503 Service Unavailable")
     ShopifyStore.objects.update(created_at=timezone.now() - timedelta(days=3))
     cache.delete(HEARTBEAT_KEY)  # beat never ran (another test in this process may have)
     page = admin_page
@@ -73,6 +64,8 @@ def test_home_page_shows_each_kind_of_problem_as_a_banner(admin_page, live_serve
     for kind in ("credentials", "unreachable", "webhooks", "beat"):
         page.wait_for_selector(f".sync-problem-{kind}", timeout=WAIT)
     assert "refuses the credentials of" in page.inner_text(".sync-problem-credentials")
+    assert "503 Service Unavailable" in page.inner_text(".sync-problem-unreachable")
+    assert page.locator(".health-circuit-credentials").count() == 1
     page.wait_for_function(
         "() => Number(document.querySelector('#chart-day')?.dataset.drawn)"
         " === JSON.parse(document.getElementById('activity-day').textContent).length",
