@@ -235,7 +235,12 @@ CELERY_IMPORTS = ["config.tasks"]
 CELERY_BEAT_SCHEDULE = {
     # Sends whose back-off is over, due read-backs, feeds to poll, claims of dead workers.
     "sync-dispatch-due-work": {"task": "sync.dispatch_due_work", "schedule": 5.0},
-    "orders-import": {"task": "sync.import_due_orders", "schedule": 300.0},
+    # Queues an import only for accounts whose searchOrders budget allows (SYNC_ORDERS_INTERVAL_
+    # SECONDS per marketplace), so a shorter schedule never exceeds Amazon's rate.
+    "orders-import": {
+        "task": "sync.import_due_orders",
+        "schedule": env.float("SYNC_ORDERS_IMPORT_SECONDS", default=300.0),
+    },
     # Refused webhooks are counted in Redis off the database's path; this adds any count whose
     # own flush was lost (sync/inbound/webhooks.py).
     "sync-flush-webhook-rejections": {"task": "sync.flush_webhook_rejections", "schedule": 60.0},

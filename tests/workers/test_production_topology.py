@@ -3,8 +3,9 @@ queues (realtime: webhooks, pushes; batch: orders, jobs) and beat, on PostgreSQL
 
 Settings are config.settings.staging (production's, with the sandbox allowed), so the whole
 story runs over real HTTP through gunicorn: the sandbox's Shopify and Amazon are served by it,
-the sandbox's webhook delivery (a task on the batch worker) posts to it, and the realtime worker
-re-reads, recomputes and pushes through it.
+the sandbox's webhook delivery (a task on the batch worker) posts to it, the realtime worker
+re-reads, recomputes and pushes through it, and beat's order import (batch worker) takes an
+Amazon sale off Shopify through it.
 """
 
 import base64
@@ -12,26 +13,33 @@ import hashlib
 import hmac
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
 import urllib.error
+import urllib.parse
 import urllib.request
 import uuid
+from http.cookies import SimpleCookie
 
 import pytest
 from django.conf import settings
+from django.contrib.auth.hashers import PBKDF2PasswordHasher
 from django.db import connection
 
-from accounts.models import InventoryLevel
+from accounts.models import AmazonAccount, InventoryLevel
 from profiles.models import default_profile
 from sandbox.amazon.models import Listing as AmazonListing
+from sandbox.amazon.models import Order as AmazonSandboxOrder
+from sandbox.shopify.models import AdjustmentGroup
 from sandbox.shopify.services import level_for, set_available
 from selling_lists.models import FulfillmentChannel, Listing, ListingStatus, SellingList
 from sync.inbound.catalogue import catalogue_import
 from sync.inbound.webhooks import webhooks_subscribe
 from sync.linking import selling_list_link_by_sku
-from sync.models import PushState, QtyPush, WebhookEvent
+from sync.models import OrderStockEntry, PushState, QtyPush, WebhookEvent
+from sync.orders.apply import REFERENCE_URI
 from tests.sandbox_world import US
 from tests.workers.conftest import BROKER_DB, ROOT, _needs_services, _reset_connections, wait_until
 
@@ -94,6 +102,10 @@ def topology(transactional_db, tmp_path):
         WORKER_CONCURRENCY="1",
         DJANGO_LOG_LEVEL="WARNING",
         GUNICORN_LOG_LEVEL="warning",
+        # Beat looks for due order imports every 5 s and an account is due every 5 s, so an
+        # order arrives within seconds; searchOrders' burst of 20 covers the test's imports.
+        SYNC_ORDERS_IMPORT_SECONDS="5",
+        SYNC_ORDERS_INTERVAL_SECONDS="5",
     )
     log = tmp_path / "serve-prod.log"
     with open(log, "wb") as out:
@@ -148,6 +160,73 @@ def signed_webhook(url: str, store, payload: dict) -> tuple[int, dict, bytes]:
         return response.status, dict(response.headers), response.read()
 
 
+class AdminBrowser:
+    """A signed-in admin user talking to gunicorn over plain HTTP, as a browser would.
+
+    The deployed settings mark cookies Secure and check CSRF against an https origin, so each
+    request says it came through the TLS proxy (`X-Forwarded-Proto`, trusted from 127.0.0.1)
+    and the cookies are kept here rather than by urllib, which will not send Secure cookies
+    over http.
+    """
+
+    def __init__(self, base_url: str, username: str, password: str):
+        self.base_url = base_url
+        self.origin = "https://" + base_url.split("://", 1)[1]
+        self.cookies: dict[str, str] = {}
+        status, body = self.get("/admin/login/")
+        assert status == 200, body[:500]
+        status, body = self.post(
+            "/admin/login/?next=/admin/",
+            {"username": username, "password": password, "next": "/admin/"},
+            csrf_from=body,
+        )
+        assert status == 302 and "sessionid" in self.cookies, body[:500]
+
+    def _open(self, path: str, data: bytes | None = None) -> tuple[int, bytes]:
+        headers = {
+            "X-Forwarded-Proto": "https",
+            "Cookie": "; ".join(f"{k}={v}" for k, v in self.cookies.items()),
+        }
+        if data is not None:
+            headers |= {
+                "Content-Type": "application/x-www-form-urlencoded",
+                "Origin": self.origin,
+                "Referer": self.origin + path,
+            }
+        request = urllib.request.Request(self.base_url + path, data=data, headers=headers)
+        opener = urllib.request.build_opener(_NoRedirect)
+        try:
+            response = opener.open(request, timeout=10)
+        except urllib.error.HTTPError as exc:
+            response = exc
+        for header in response.headers.get_all("Set-Cookie") or []:
+            for name, morsel in SimpleCookie(header).items():
+                self.cookies[name] = morsel.value
+        return response.status, response.read()
+
+    def get(self, path: str) -> tuple[int, bytes]:
+        return self._open(path)
+
+    def post(self, path: str, form: dict, *, csrf_from: bytes) -> tuple[int, bytes]:
+        token = re.search(rb'name="csrfmiddlewaretoken" value="([^"]+)"', csrf_from)
+        assert token, "no CSRF token on the page"
+        fields = [("csrfmiddlewaretoken", token.group(1).decode()), *_pairs(form)]
+        return self._open(path, urllib.parse.urlencode(fields).encode())
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None  # the 302 itself is the answer (and carries the cookies)
+
+
+def _pairs(form: dict) -> list[tuple[str, str]]:
+    return [
+        (key, str(item))
+        for key, value in form.items()
+        for item in (value if isinstance(value, list) else [value])
+    ]
+
+
 def fbm_listings():
     return Listing.objects.filter(
         fulfillment_channel=FulfillmentChannel.FBM, computed_quantity__isnull=False
@@ -173,8 +252,8 @@ def amazon_differs(seller_id: str) -> dict:
     }
 
 
-def test_gunicorn_workers_and_beat_serve_health_webhooks_and_a_stock_change_reaches_amazon(
-    topology, settings
+def test_gunicorn_workers_and_beat_serve_health_and_webhooks_and_the_story_runs_both_ways(
+    topology, settings, django_user_model
 ):
     from sandbox.amazon.seed import seed_seller
     from sandbox.connect import connect_sandbox
@@ -256,4 +335,62 @@ def test_gunicorn_workers_and_beat_serve_health_webhooks_and_a_stock_change_reac
         seller__seller_id=account.seller_id, marketplace_id=US, sku=sku
     ).quantity
     assert shown == max(shopify_level.available, 0) + 7
+
+    # The other way: an MFN order placed in the sandbox's Amazon (its admin action, through
+    # gunicorn) is imported on beat's schedule and taken off the sandbox's Shopify, once.
+    # Hashed as the staging settings hash: they do not know the test settings' fast hasher.
+    ops = django_user_model.objects.create_superuser("ops", "ops@example.com")
+    ops.password = PBKDF2PasswordHasher().encode("a-long-passphrase-1", salt="stocklinktest")
+    ops.save(update_fields=["password"])
+    admin = AdminBrowser(topology, "ops", "a-long-passphrase-1")
+    sold = AmazonListing.objects.get(
+        seller__seller_id=account.seller_id, marketplace_id=US, sku=sku
+    )
+    before = level_for(shop=shop["shop"], sku=sku).available
+    changelist = "/admin/sandbox_amazon/listing/"
+    status, page = admin.get(changelist)
+    assert status == 200, page[:500]
+    status, body = admin.post(
+        changelist,
+        {"action": "place_mfn_order", "_selected_action": [sold.pk], "index": 0},
+        csrf_from=page,
+    )
+    assert status == 302, body[:500]
+    order = AmazonSandboxOrder.objects.get(items__listing=sold)
+    assert order.fulfilled_by == "MERCHANT"
+
+    def entries():
+        return OrderStockEntry.objects.filter(order_item__order__order_id=order.order_id)
+
+    wait_until(
+        lambda: entries().filter(state=OrderStockEntry.State.APPLIED).exists(),
+        timeout=90,
+        what="beat's order import to take the sale off Shopify",
+    )
+    applied_at = entries().get().applied_at
+    assert level_for(shop=shop["shop"], sku=sku).available == before - 1
+    # Once: a later import reads the same order again (each window overlaps the last).
+    wait_until(
+        lambda: AmazonAccount.objects.get(pk=account.pk).orders_synced_until > applied_at,
+        timeout=60,
+        what="a second order import after the sale was applied",
+    )
+    wait_until(
+        lambda: not OrderStockEntry.objects.filter(state=OrderStockEntry.State.PENDING).exists(),
+        timeout=30,
+        what="the second import's apply to finish",
+    )
+    assert list(entries().values_list("action", "quantity", "state")) == [
+        (OrderStockEntry.Action.DECREMENT, 1, OrderStockEntry.State.APPLIED)
+    ]
+    assert level_for(shop=shop["shop"], sku=sku).available == before - 1
+    reference = REFERENCE_URI.format(order_id=order.order_id)
+    assert AdjustmentGroup.objects.filter(reference_document_uri=reference).count() == 1
+    # Shopify's webhook for the sale brings Amazon to the new Result too.
+    wait_until(
+        lambda: settled() and not amazon_differs(account.seller_id),
+        timeout=120,
+        what="Amazon to show the Result after the sale",
+    )
+
     clear_token_cache()
