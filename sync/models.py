@@ -119,6 +119,13 @@ class QtyPush(models.Model):
         "last sent before", null=True, blank=True, help_text="What Amazon had last been told."
     )
     trace = models.JSONField(default=list, help_text="How the target was computed.")
+    shopify_stock = models.IntegerField(
+        "Shopify stock",
+        null=True,
+        blank=True,
+        help_text="The stock the target was computed from, as read from Shopify (the listing's "
+        "history chart).",
+    )
     reason = models.CharField(max_length=15, choices=PushReason.choices)
     transport = models.CharField(max_length=5, choices=PushTransport.choices, blank=True)
     state = models.CharField(max_length=10, choices=PushState.choices, default=PushState.PENDING)
@@ -139,6 +146,12 @@ class QtyPush(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
     sent_at = models.DateTimeField(null=True, blank=True)
     confirmed_at = models.DateTimeField(null=True, blank=True)
+    amazon_shown = models.IntegerField(
+        "Amazon showed",
+        null=True,
+        blank=True,
+        help_text="The quantity Amazon showed when it confirmed the push.",
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,

@@ -14,6 +14,7 @@ from django.utils.html import format_html, format_html_join
 from accounts.admin_large import EstimatedCountPaginator, sku_first_search
 from profiles.models import GlobalProfile
 from sync.admin import QtyPushInline
+from sync.history import listing_history
 from sync.jobs.admin import job_started_response
 from sync.jobs.models import JobKind
 from sync.jobs.services import job_start
@@ -210,6 +211,14 @@ class ListingAdmin(admin.ModelAdmin):
             path("rule-change/", view, name="selling_lists_listing_rule_change"),
             *super().get_urls(),
         ]
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        # The history chart (sync/history.py): pushes and orders of the last 7 days.
+        extra_context = extra_context or {}
+        if object_id and object_id.isdigit():
+            history = listing_history(listing_id=int(object_id))
+            extra_context.update(history=history, history_chart=history.chart())
+        return super().change_view(request, object_id, form_url, extra_context)
 
     def save_model(self, request, obj, form, change):
         listing_save(listing=obj, changed_fields=form.changed_data, acting_user=request.user)

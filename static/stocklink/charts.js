@@ -16,6 +16,7 @@
   }
   function svgFor(box, width, height) {
     const svg = el("svg", {viewBox: `0 0 ${width} ${height}`, role: "img", class: "chart-svg"});
+    if (box.dataset.label) svg.setAttribute("aria-label", box.dataset.label);
     box.replaceChildren(svg);
     return svg;
   }
@@ -48,7 +49,8 @@
     if (!times.length) { box.dataset.drawn = "0"; box.textContent = "No history yet."; return; }
     const t0 = Math.min(...times), t1 = Math.max(...times, t0 + 1);
     const top = Math.max(1, ...all.map((p) => p[1]));
-    const x = (t) => pad + ((W - 2 * pad) * (t - t0)) / (t1 - t0);
+    // A little room after the last moment, so a change at "now" shows as a step, not the edge.
+    const x = (t) => pad + ((W - 2 * pad) * (t - t0)) / ((t1 - t0) * 1.03);
     const y = (v) => H - pad - ((H - 2 * pad) * v) / top;
     el("text", {x: 0, y: pad, class: "chart-axis"}, svg).textContent = String(top);
     el("text", {x: 0, y: H - pad, class: "chart-axis"}, svg).textContent = "0";
@@ -67,7 +69,7 @@
       el("title", {}, path).textContent = s.name;
     });
     el("text", {x: pad, y: H - 6, class: "chart-axis"}, svg).textContent = new Date(t0).toLocaleString();
-    el("text", {x: W - pad, y: H - 6, class: "chart-axis chart-axis-end"}, svg).textContent = new Date(t1).toLocaleString();
+    el("text", {x: x(t1), y: H - 6, class: "chart-axis chart-axis-end"}, svg).textContent = new Date(t1).toLocaleString();
     box.dataset.drawn = String(all.length + chart.marks.length);
   }
   document.querySelectorAll(".bar-chart").forEach(barChart);

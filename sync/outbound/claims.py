@@ -224,6 +224,7 @@ def push_done(push: QtyPush, *, amazon_quantity: int | None, now: datetime, mess
         ).update(
             state=PushState.DONE,
             confirmed_at=now,
+            amazon_shown=amazon_quantity,
             claim_token=None,
             message=message,
             updated_at=now,

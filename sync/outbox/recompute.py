@@ -204,7 +204,9 @@ def _recompute_batch(ids: list[int], *, reason: str, acting_user, force: bool) -
                 continue
             summary.queued_account_ids.add(listing.amazon_account_id)
             if push is not None:
-                replaced.append((push.pk, result.quantity, told, list(result.trace)))
+                replaced.append(
+                    (push.pk, result.quantity, told, result.source_quantity, list(result.trace))
+                )
             else:
                 new_pushes.append(
                     {
@@ -212,6 +214,7 @@ def _recompute_batch(ids: list[int], *, reason: str, acting_user, force: bool) -
                         "account_id": listing.amazon_account_id,
                         "quantity": result.quantity,
                         "previous_quantity": told,
+                        "shopify_stock": result.source_quantity,
                         "trace": list(result.trace),
                     }
                 )
@@ -288,7 +291,7 @@ def _insert_pushes(rows: list[dict], *, reason: str, acting_user, now) -> None:
     """Insert new pending pushes in one statement (`accounts.bulk.insert_rows`): a
     catalogue-wide change writes one per listing.
 
-    Every column but the five in `rows` is the same for the whole batch, so it is prepared once
+    Every column but the six in `rows` is the same for the whole batch, so it is prepared once
     from a template push (defaults, reason, user, timestamps).
     """
     if not rows:
@@ -308,7 +311,7 @@ def _insert_pushes(rows: list[dict], *, reason: str, acting_user, now) -> None:
     values = []
     for row in rows:
         line = list(prepared)
-        for name in ("listing_id", "account_id", "quantity", "previous_quantity"):
+        for name in ("listing_id", "account_id", "quantity", "previous_quantity", "shopify_stock"):
             line[position[name]] = row[name]  # plain integers need no preparation
         line[position["trace"]] = json.dumps(row["trace"])
         values.append(line)
@@ -316,14 +319,26 @@ def _insert_pushes(rows: list[dict], *, reason: str, acting_user, now) -> None:
 
 
 def _replace_pushes(rows: list[tuple], *, reason: str, acting_user, now) -> None:
-    """A newer target replaces the quantity, trace and reason of pending pushes, in one UPDATE.
-    `rows` are (push id, quantity, previous quantity, trace)."""
+    """A newer target replaces the quantity, stock, trace and reason of pending pushes, in one
+    UPDATE. `rows` are (push id, quantity, previous quantity, Shopify stock, trace)."""
     stamp = connection.ops.adapt_datetimefield_value(now)
     user_id = acting_user.pk if acting_user is not None else None
     update_from_rows(
         QtyPush,
-        ["id", "quantity", "previous_quantity", "trace", "reason", "created_by_id", "updated_at"],
-        [(pk, q, told, json.dumps(trace), reason, user_id, stamp) for pk, q, told, trace in rows],
+        [
+            "id",
+            "quantity",
+            "previous_quantity",
+            "shopify_stock",
+            "trace",
+            "reason",
+            "created_by_id",
+            "updated_at",
+        ],
+        [
+            (pk, q, told, stock, json.dumps(trace), reason, user_id, stamp)
+            for pk, q, told, stock, trace in rows
+        ],
     )
 
 
