@@ -69,7 +69,7 @@ def sync_problems(*, heartbeat: float | None, now: datetime | None = None) -> li
                     f"Amazon cannot be reached for {name}: quantities wait and are retried, "
                     f"next try {_clock(circuit.next_probe_at)} ({circuit.reason or 'no answer'}).",
                     "admin:selling_lists_listing_changelist",
-                    f"status__exact=waiting&amazon_account__id__exact={circuit.account_id}",
+                    f"state=waiting&amazon_account__id__exact={circuit.account_id}",
                 )
             )
     silence = timedelta(hours=settings.STOCKLINK_WEBHOOK_SILENCE_HOURS)
