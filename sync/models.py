@@ -183,7 +183,8 @@ class QtyPush(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.listing_id} → {self.quantity} ({self.get_state_display()})"
+        # The SKU, not the listing's id: "45 → 5" read like two quantities.
+        return f"{self.listing.sku} → {self.quantity} ({self.get_state_display()})"
 
 
 class WebhookEvent(models.Model):

@@ -98,12 +98,7 @@ def _confirm(modeladmin, request, queryset, *, form_class, title, apply):
         summary = apply(ids, form.cleaned_data)
         modeladmin.message_user(
             request,
-            ngettext(
-                "%(n)d listing changed, %(q)d quantity queued for Amazon.",
-                "%(n)d listings changed, %(q)d quantities queued for Amazon.",
-                summary.changed,
-            )
-            % {"n": summary.changed, "q": summary.queued},
+            _changed_and_queued(summary.changed, "changed", summary.queued),
             messages.SUCCESS,
         )
         if summary.refused:
@@ -181,12 +176,7 @@ def _pause_action(paused: bool):
             summary = listings_set_paused(listing_ids=ids, paused=paused, acting_user=request.user)
             modeladmin.message_user(
                 request,
-                ngettext(
-                    "%(n)d listing %(done)s, %(q)d quantity queued for Amazon.",
-                    "%(n)d listings %(done)s, %(q)d quantities queued for Amazon.",
-                    summary.changed,
-                )
-                % {"n": summary.changed, "done": f"{verb.lower()}d", "q": summary.queued},
+                _changed_and_queued(summary.changed, f"{verb.lower()}d", summary.queued),
                 messages.SUCCESS,
             )
             return None
@@ -210,3 +200,12 @@ def _pause_action(paused: bool):
 
 pause_sync = _pause_action(True)
 resume_sync = _pause_action(False)
+
+
+def _changed_and_queued(changed: int, done: str, queued: int) -> str:
+    """ "1 listing paused, 3 quantities queued for Amazon.": each count with its own plural."""
+    listings = ngettext("%(n)d listing", "%(n)d listings", changed) % {"n": changed}
+    quantities = ngettext(
+        "%(n)d quantity queued for Amazon", "%(n)d quantities queued for Amazon", queued
+    ) % {"n": queued}
+    return f"{listings} {done}, {quantities}."

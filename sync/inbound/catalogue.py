@@ -10,6 +10,7 @@ from itertools import islice
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import ngettext
 
 from accounts.models import InventoryLevel, Location, MetafieldValue, Product, ShopifyStore, Variant
 from profiles.models import GlobalProfile, StockSource
@@ -34,9 +35,12 @@ class ImportSummary:
     variant_ids: set[int] = field(default_factory=set)
 
     def __str__(self):
+        variants = ngettext("%(n)d variant", "%(n)d variants", self.variants)
+        levels = ngettext("%(n)d inventory level", "%(n)d inventory levels", self.levels)
+        locations = ngettext("%(n)d location", "%(n)d locations", self.locations)
         return (
-            f"{self.variants} variants, {self.levels} inventory levels at "
-            f"{self.locations} locations"
+            f"{variants % {'n': self.variants}}, {levels % {'n': self.levels}} "
+            f"at {locations % {'n': self.locations}}"
         )
 
 

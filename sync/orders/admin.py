@@ -5,6 +5,7 @@ Registered on import: Django's admin autodiscovery imports `sync.admin`, which i
 """
 
 from django.contrib import admin, messages
+from django.contrib.admin.utils import display_for_value
 from django.db.models import Count, Exists, Max, OuterRef, Q
 from django.http import HttpResponseNotAllowed, HttpResponseRedirect
 from django.urls import path, reverse
@@ -106,7 +107,7 @@ class AmazonOrderAdmin(admin.ModelAdmin):
         "status",
         "syncs_stock",
         "account",
-        "marketplace",
+        ("marketplace", admin.RelatedOnlyFieldListFilter),
     ]
     search_fields = ["order_id", "items__sku", "items__order_item_id"]
     list_select_related = ["account", "marketplace"]
@@ -230,7 +231,7 @@ class AmazonOrderAdmin(admin.ModelAdmin):
                     e.location.name if e.location else "—",
                     e.get_state_display(),
                     "" if e.quantity_after is None else e.quantity_after,
-                    e.applied_at or "",
+                    display_for_value(e.applied_at, ""),
                     e.error or e.note,
                 )
                 for e in entries

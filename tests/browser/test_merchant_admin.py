@@ -219,3 +219,16 @@ def test_contradictory_profile_gets_a_warning_and_errors_use_field_labels(admin_
     )
     errors = page.inner_text("#result-preview .errorlist")
     assert "quantity:" not in errors and "__all__" not in errors
+
+
+def test_amazon_accounts_changelist_shows_every_switch_at_1280_px(admin_page, live_server):
+    some_listings(1)
+    page = admin_page
+    page.set_viewport_size({"width": 1280, "height": 800})
+    page.goto(f"{live_server.url}/admin/accounts/amazonaccount/")
+    page.wait_for_selector("#result_list td.field-orders_stop img", timeout=WAIT)
+    assert page.evaluate(
+        "() => [...document.querySelectorAll('#result_list thead th')]"
+        ".every(th => th.getBoundingClientRect().right <= window.innerWidth)"
+    )
+    assert page.evaluate("() => document.documentElement.scrollWidth <= window.innerWidth")
