@@ -5,6 +5,14 @@ from django.http import Http404, HttpResponse, HttpResponsePermanentRedirect
 from django.templatetags.static import static
 from django.utils.crypto import constant_time_compare
 from django_prometheus.exports import ExportToDjangoView
+from prometheus_client import CollectorRegistry, generate_latest
+
+from sync.metrics import StocklinkCollector
+
+# Our own metrics come from the database at scrape time (sync/metrics.py), so they are not in
+# django-prometheus's registry, which in multiprocess mode holds only gunicorn's own processes.
+_APP_METRICS = CollectorRegistry(auto_describe=False)
+_APP_METRICS.register(StocklinkCollector())
 
 
 def metrics(request):
@@ -22,7 +30,9 @@ def metrics(request):
             return response
     elif not settings.DEBUG:
         raise Http404
-    return ExportToDjangoView(request)
+    response = ExportToDjangoView(request)
+    response.content += generate_latest(_APP_METRICS)
+    return response
 
 
 def favicon(request):

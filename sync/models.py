@@ -180,6 +180,12 @@ class QtyPush(models.Model):
             models.Index(fields=["account", "state", "next_attempt_at"]),
             models.Index(fields=["listing", "state"]),
             models.Index(fields=["feed", "feed_message_id"]),
+            # The oldest due push, for /metrics' queue lag (sync/metrics.py): the pending few.
+            models.Index(
+                fields=["next_attempt_at"],
+                condition=Q(state="pending"),
+                name="qtypush_pending_due",
+            ),
         ]
 
     def __str__(self):
@@ -213,7 +219,15 @@ class WebhookEvent(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["store", "event_id"], name="unique_event_per_store")
         ]
-        indexes = [models.Index(fields=["store", "processed_at"])]
+        indexes = [
+            models.Index(fields=["store", "processed_at"]),
+            # The oldest unprocessed event, for /metrics' queue lag: never a scan of the history.
+            models.Index(
+                fields=["received_at"],
+                condition=Q(processed_at__isnull=True),
+                name="webhookevent_unprocessed",
+            ),
+        ]
 
     def __str__(self):
         return f"{self.topic} {self.event_id}"

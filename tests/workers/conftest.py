@@ -57,7 +57,11 @@ def real_workers(live_server, tmp_path):
     _reset_connections(app)
     processes: list[subprocess.Popen] = []
 
-    def start(count: int = 2, *, beat: bool = True) -> list[subprocess.Popen]:
+    def start(
+        count: int = 2, *, beat: bool = True, extra_env: dict[str, str] | None = None
+    ) -> list[subprocess.Popen]:
+        """Start `count` workers (and beat); `extra_env` adds settings for these processes."""
+        process_env = dict(env, **(extra_env or {}))
         if beat:
             processes.append(
                 subprocess.Popen(
@@ -72,7 +76,7 @@ def real_workers(live_server, tmp_path):
                         f"--schedule={tmp_path / 'beat-schedule'}",
                     ],
                     cwd=ROOT,
-                    env=env,
+                    env=process_env,
                 )
             )
         for i in range(count):
@@ -96,7 +100,7 @@ def real_workers(live_server, tmp_path):
                         "--without-mingle",
                     ],
                     cwd=ROOT,
-                    env=env,
+                    env=process_env,
                 )
             )
         workers = [p for p in processes if "worker" in p.args and p.poll() is None]

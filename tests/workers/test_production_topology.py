@@ -27,6 +27,7 @@ import pytest
 from django.conf import settings
 from django.contrib.auth.hashers import PBKDF2PasswordHasher
 from django.db import connection
+from prometheus_client.parser import text_string_to_metric_families
 
 from accounts.models import AmazonAccount, InventoryLevel
 from profiles.models import default_profile
@@ -141,9 +142,21 @@ def topology(transactional_db, tmp_path):
         _reset_connections(app)
 
 
-def signed_webhook(url: str, store, payload: dict) -> tuple[int, dict, bytes]:
+def scrape(base_url: str) -> dict[tuple[str, tuple], float]:
+    """/metrics as Prometheus reads it: {(sample name, sorted labels): value}."""
+    status, _, body = get(f"{base_url}/metrics", {"Authorization": "Bearer scrape-token"})
+    assert status == 200, body[:500]
+    return {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(body.decode())
+        for sample in family.samples
+    }
+
+
+def signed_webhook(url: str, store, payload: dict, *, secret: str | None = None):
     body = json.dumps(payload).encode()
-    digest = hmac.new(store.webhook_secret.encode(), body, hashlib.sha256).digest()
+    key = (secret or store.webhook_secret).encode()
+    digest = hmac.new(key, body, hashlib.sha256).digest()
     request = urllib.request.Request(
         url,
         data=body,
@@ -393,4 +406,33 @@ def test_gunicorn_workers_and_beat_serve_health_and_webhooks_and_the_story_runs_
         what="Amazon to show the Result after the sale",
     )
 
+    # Our own metrics, scraped through gunicorn: the pushes the workers settled, and one forged
+    # webhook (counted in Redis by gunicorn, added to the database by the realtime worker).
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        signed_webhook(
+            f"{topology}/webhooks/shopify/", store, {"available": 1}, secret="not-the-secret"
+        )
+    assert refused.value.code == 401
+
+    def rejected() -> float:
+        return scrape(topology)[
+            ("stocklink_webhook_rejections_total", (("reason", "bad_signature"),))
+        ]
+
+    wait_until(lambda: rejected() == 1, timeout=90, what="the rejection to reach /metrics")
+    wait_until(
+        lambda: not WebhookEvent.objects.filter(processed_at__isnull=True).exists(),
+        timeout=60,
+        what="every webhook event to be processed",
+    )
+    metrics = scrape(topology)
+    done = QtyPush.objects.filter(state=PushState.DONE)
+    assert done.filter(reason="stock_change").exists()
+    assert metrics[("stocklink_pushes_total", (("outcome", "confirmed"),))] == done.count()
+    assert metrics[("stocklink_pushes_total", (("outcome", "failed"),))] == 0
+    assert metrics[("stocklink_convergence_lag_seconds_count", ())] == done.count()
+    assert metrics[("stocklink_convergence_lag_seconds_sum", ())] > 0
+    assert metrics[("stocklink_pending_pushes", ())] == 0
+    for queue in ("webhooks", "pushes", "orders"):
+        assert metrics[("stocklink_queue_lag_seconds", (("queue", queue),))] == 0, queue
     clear_token_cache()
