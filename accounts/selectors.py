@@ -44,13 +44,28 @@ def stock_snapshots(
         ).values_list("variant_id", "namespace", "key", "value"):
             metafields[variant_id][f"{namespace}.{key}"] = value
     reserved = reserved or {}
-    return {
-        pk: StockSnapshot(
-            levels=levels.get(pk, {}),
-            tracked=variants.get(pk, False),
-            metafields=metafields.get(pk, {}),
-            exists=pk in variants,
-            reserved=reserved.get(pk, 0),
+    # Variants with the same stock share one snapshot, so a caller can compute a Result once
+    # per distinct snapshot (most of a catalogue shares a handful of levels).
+    shared: dict[tuple, StockSnapshot] = {}
+    snapshots = {}
+    for pk in ids:
+        found_levels = levels.get(pk, {})
+        found_metafields = metafields.get(pk, {})
+        key = (
+            tuple(sorted(found_levels.items())),
+            variants.get(pk, False),
+            tuple(sorted(found_metafields.items())),
+            pk in variants,
+            reserved.get(pk, 0),
         )
-        for pk in ids
-    }
+        snapshot = shared.get(key)
+        if snapshot is None:
+            snapshot = shared[key] = StockSnapshot(
+                levels=found_levels,
+                tracked=key[1],
+                metafields=found_metafields,
+                exists=key[3],
+                reserved=key[4],
+            )
+        snapshots[pk] = snapshot
+    return snapshots

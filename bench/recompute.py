@@ -193,8 +193,12 @@ def measure(runs: int, trace: bool) -> None:
     def settle():
         # As if every push had been sent and confirmed (not timed).
         QtyPush.objects.filter(state=PushState.PENDING).update(state=PushState.DONE)
+        # Amazon's read-back too: `decide` compares the Result with what Amazon was read to
+        # show, so without it the "unchanged" pass would queue every listing again.
         Listing.objects.update(
-            last_sent_quantity=models_f("computed_quantity"), status=ListingStatus.LINKED
+            last_sent_quantity=models_f("computed_quantity"),
+            amazon_quantity=models_f("computed_quantity"),
+            status=ListingStatus.LINKED,
         )
         vacuum()
 

@@ -22,11 +22,12 @@ from django.utils import timezone
 
 from accounts.bulk import id_set, insert_rows, update_from_rows
 from accounts.models import AmazonAccount
+from profiles.rules import Result
 from selling_lists.models import Listing, ListingStatus, SellingList
 
 from .. import conf, queues
 from ..models import IN_FLIGHT_STATES, PushReason, PushState, QtyPush, SellerCircuit
-from .decide import decide
+from .decide import Decision, decide
 from .results import compute_results
 
 logger = logging.getLogger(__name__)
@@ -142,61 +143,51 @@ def listings_recompute(
     return summary
 
 
+class _Plan(NamedTuple):
+    """What a recompute decided for one listing, before anything is written."""
+
+    listing: ListingRow
+    result: Result
+    decision: Decision
+    push: PendingPush | None
+    told: int | None
+    writes: bool  # the listing, its pending push or a new push is written
+
+
 def _recompute_batch(ids: list[int], *, reason: str, acting_user, force: bool) -> RecomputeSummary:
     summary = RecomputeSummary()
     now = timezone.now()
     with transaction.atomic():
-        queryset = Listing.objects.filter(pk__in=id_set(ids)).order_by("pk")
+        # A first read without locks decides every listing; only those with something to write
+        # are then locked and decided again, so a recompute that changes nothing locks and
+        # writes nothing (locking a row writes to it on PostgreSQL).
+        plans = _plan(ids, reason=reason, force=force, lock=False)
         if connection.features.has_select_for_update:
-            # Serialises with other recomputes and with claimers (which lock the listing too),
-            # so a pending push is never replaced while a worker takes it.
-            queryset = queryset.select_for_update()
-        listings = [ListingRow(row) for row in queryset.values(*_LISTING_FIELDS)]
-        if not listings:
+            moving = [plan.listing.pk for plan in plans if plan.writes]
+            if moving:
+                # Serialises with other recomputes and with claimers (which lock the listing
+                # too), so a pending push is never replaced while a worker takes it.
+                locked = {
+                    plan.listing.pk: plan
+                    for plan in _plan(moving, reason=reason, force=force, lock=True)
+                }
+                plans = [locked.get(plan.listing.pk, plan) for plan in plans]
+                plans = [plan for plan in plans if plan.listing.pk in locked or not plan.writes]
+        if not plans:
             return summary
-        _attach_lists_and_accounts(listings)
-        results = compute_results(listings)  # reserved order quantities included
-        in_flight, pending = _unsent_pushes(ids)
-        stopped = _stopped_accounts({listing.amazon_account_id for listing in listings})
 
         new_pushes: list[dict] = []
         replaced: list[tuple] = []
         drop: dict[str, list[int]] = defaultdict(list)
         changed: list[ListingRow] = []
-        for listing in listings:
-            rule, result = results[listing.pk]
-            push = pending.get(listing.pk)
-            before = _recorded(listing)
-            if listing.pk in in_flight:
-                told = in_flight[listing.pk]
-            elif listing.amazon_quantity is not None:
-                # What Amazon shows: read back (confirm, link, reconcile), lowered by its sales.
-                told = listing.amazon_quantity
-            else:
-                told = listing.last_sent_quantity
-            decision = decide(
-                listing,
-                rule,
-                result,
-                reason=reason,
-                force=force,
-                told=told,
-                in_flight=listing.pk in in_flight,
-                pending_quantity=push.quantity if push else None,
-                previous_target=listing.computed_quantity,
-            )
+        for listing, result, decision, push, told, writes in plans:
             summary.listings += 1
             setattr(summary, decision.outcome, getattr(summary, decision.outcome) + 1)
             if decision.outcome == "sync_off" and not listing.amazon_account.inventory_sync_enabled:
                 summary.sync_off_account_ids.add(listing.amazon_account_id)
-            listing.computed_quantity = result.quantity
-            listing.stock_missing = result.stock_missing
-            listing.status = decision.status
-            listing.status_message = decision.message
-            if decision.status in _WAITS_FOR_CIRCUIT and listing.amazon_account_id in stopped:
-                # The seller's circuit is open or its credentials were refused: say so.
-                listing.status, listing.status_message = stopped[listing.amazon_account_id]
-            if _recorded(listing) != before:
+            if not writes:
+                continue
+            if _recorded(listing) != listing.before:
                 changed.append(listing)
             if decision.supersede_pending and push is not None:
                 drop[decision.supersede_pending].append(push.pk)
@@ -228,6 +219,83 @@ def _recompute_batch(ids: list[int], *, reason: str, acting_user, force: bool) -
         _insert_pushes(new_pushes, reason=reason, acting_user=acting_user, now=now)
         summary.queued = len(new_pushes) + len(replaced)
     return summary
+
+
+def _plan(ids: list[int], *, reason: str, force: bool, lock: bool) -> list[_Plan]:
+    """Decide each listing (`decide`), reading plain rows; `lock` takes their row locks.
+
+    Listings that share every input of the decision (most of a catalogue: one profile, a few
+    stock levels) share one decision, computed once.
+    """
+    queryset = Listing.objects.filter(pk__in=id_set(ids)).order_by("pk")
+    if lock:
+        queryset = queryset.select_for_update()
+    listings = [ListingRow(row) for row in queryset.values(*_LISTING_FIELDS)]
+    if not listings:
+        return []
+    _attach_lists_and_accounts(listings)
+    results = compute_results(listings)  # reserved order quantities included
+    in_flight, pending = _unsent_pushes([listing.pk for listing in listings])
+    stopped = _stopped_accounts({listing.amazon_account_id for listing in listings})
+
+    decided: dict[tuple, tuple[Decision, str, str]] = {}
+    plans = []
+    for listing in listings:
+        rule, result = results[listing.pk]
+        push = pending.get(listing.pk)
+        before = listing.before = _recorded(listing)
+        flying = listing.pk in in_flight
+        if flying:
+            told = in_flight[listing.pk]
+        elif listing.amazon_quantity is not None:
+            # What Amazon shows: read back (confirm, link, reconcile), lowered by its sales.
+            told = listing.amazon_quantity
+        else:
+            told = listing.last_sent_quantity
+        pending_quantity = push.quantity if push else None
+        # Every input `decide` reads; rules and results are shared objects within a batch.
+        key = (
+            id(rule),
+            id(result),
+            before,
+            listing.fulfillment_channel,
+            listing.paused,
+            listing.selling_list_id,
+            listing.amazon_account_id,
+            told,
+            flying,
+            pending_quantity,
+        )
+        known = decided.get(key)
+        if known is None:
+            decision = decide(
+                listing,
+                rule,
+                result,
+                reason=reason,
+                force=force,
+                told=told,
+                in_flight=flying,
+                pending_quantity=pending_quantity,
+                previous_target=listing.computed_quantity,
+            )
+            status, message = decision.status, decision.message
+            if status in _WAITS_FOR_CIRCUIT and listing.amazon_account_id in stopped:
+                # The seller's circuit is open or its credentials were refused: say so.
+                status, message = stopped[listing.amazon_account_id]
+            known = decided[key] = (decision, status, message)
+        decision, status, message = known
+        listing.computed_quantity = result.quantity
+        listing.stock_missing = result.stock_missing
+        listing.status = status
+        listing.status_message = message
+        writes = (
+            _recorded(listing) != before
+            or decision.queue
+            or bool(decision.supersede_pending and push is not None)
+        )
+        plans.append(_Plan(listing, result, decision, push, told, writes))
+    return plans
 
 
 def _unsent_pushes(ids: list[int]) -> tuple[dict[int, int], dict[int, PendingPush]]:

@@ -61,6 +61,8 @@ def compute_results(
     gone = StockSnapshot(exists=False)
     results = {}
     rules: dict[tuple, Rule] = {}  # a batch shares a few rules: build each once
+    # ... and a few snapshots (`stock_snapshots` shares equal ones): compute each pair once.
+    computed: dict[tuple[int, int], Result] = {}
     for listing in listings:
         profile_id = listing.selling_list.profile_id
         key = (profile_id, listing.override_mode, listing.override_quantity)
@@ -68,5 +70,9 @@ def compute_results(
         if rule is None:
             rule = rules[key] = listing_rule(listing, locations[profile_id])
         snapshot = snapshots.get(listing.variant_id, gone) if listing.variant_id else gone
-        results[listing.pk] = (rule, compute(snapshot, rule))
+        pair = (id(rule), id(snapshot))
+        result = computed.get(pair)
+        if result is None:
+            result = computed[pair] = compute(snapshot, rule)
+        results[listing.pk] = (rule, result)
     return results

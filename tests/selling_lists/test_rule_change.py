@@ -1,8 +1,11 @@
 """Flow 5: a profile or Selling List change shows before → after, and sends on confirmation."""
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from selling_lists.admin.confirmations import PREVIEW_ROWS
 from selling_lists.models import ListingStatus
 from sync.models import QtyPush
 from tests.conftest import job_page_text
@@ -136,3 +139,27 @@ def test_pausing_a_selling_list_in_the_admin_updates_its_listings_states_at_once
     listing.refresh_from_db()
     assert "paused: 1 listing(s)" in response.content.decode()
     assert listing.state == ListingStatus.PAUSED
+
+
+def rule_change_page(admin_client, profile):
+    url = reverse("admin:selling_lists_listing_rule_change") + f"?profile={profile.pk}"
+    with CaptureQueriesContext(connection) as ctx:
+        page = admin_client.get(url)
+    assert page.status_code == 200
+    return page, len(ctx)
+
+
+def test_rule_change_page_queries_do_not_grow_with_listings(admin_client):
+    profile = GlobalProfileFactory(name="Candles", mode="cap", quantity=10)
+    first = linked("CANDLE-000", stock=20, sent=20, selling_list__profile=profile)
+    _, small = rule_change_page(admin_client, profile)
+    for i in range(1, PREVIEW_ROWS * 2):
+        linked(f"CANDLE-{i:03d}", stock=20, sent=20, selling_list=first.selling_list)
+
+    page, large = rule_change_page(admin_client, profile)
+
+    assert large == small
+    assert len(page.context["rows"]) == PREVIEW_ROWS  # every listing shown moves 20 → 10
+    assert (page.context["total"], page.context["unchecked"]) == (PREVIEW_ROWS * 2, PREVIEW_ROWS)
+    assert f"the\n  other {PREVIEW_ROWS} are computed when you confirm" in page.content.decode()
+    assert not QtyPush.objects.exists(), "nothing is sent before the merchant confirms"
