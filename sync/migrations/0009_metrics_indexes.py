@@ -9,7 +9,7 @@ class Migration(migrations.Migration):
     dependencies = [
         ('accounts', '0008_store_metafields_read_at'),
         ('selling_lists', '0004_convergence'),
-        ('sync', '0007_convergence'),
+        ('sync', '0008_push_stock_and_amazon_shown'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
