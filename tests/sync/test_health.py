@@ -209,3 +209,7 @@ def test_headroom_reads_the_redis_limiter_without_taking_a_token():
         )
     finally:
         bucket.reset(key)
+
+
+def test_queue_depths_are_not_measured_when_the_redis_broker_does_not_answer():
+    assert queue_depths("redis://127.0.0.1:9/0") is None  # a closed loopback port
