@@ -6,6 +6,7 @@ from django.template.response import TemplateResponse
 from django.urls import path
 
 from selling_lists.admin import rule_change_url
+from sync.outbox.actions import rule_change_hold_soon
 from sync.selectors import profile_preview
 
 from .forms import GlobalProfileForm
@@ -94,6 +95,8 @@ class GlobalProfileAdmin(admin.ModelAdmin):
     def response_change(self, request, obj):
         # Flow 5: show what the change does to linked listings, then confirm to send it.
         if obj.selling_lists.exists():
+            # Until it is confirmed, listings whose Result moved say so ("Not now" included).
+            rule_change_hold_soon(profile_id=obj.pk)
             self.message_user(request, f"“{obj}” was saved. Review what it changes on Amazon.")
             return HttpResponseRedirect(rule_change_url(profile=obj.pk))
         return super().response_change(request, obj)

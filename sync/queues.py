@@ -21,6 +21,7 @@ CONFIRM_PUSHES = "sync.confirm_pushes"
 POLL_FEED = "sync.poll_feed"
 PROCESS_WEBHOOK = "sync.process_webhook_event"
 ACCOUNT_SWITCHES_CHANGED = "sync.account_switches_changed"
+HOLD_RULE_CHANGE = "sync.hold_rule_change"
 
 
 def enqueue_on_commit(name: str, *args, countdown: float | None = None) -> None:

@@ -28,6 +28,7 @@ from .orders.tasks import (
     import_orders_task,
 )
 from .outbound import claims, confirm, dispatch, feeds, send
+from .outbox import actions
 from .outbox.recompute import listings_recompute
 from .reconcile import reconcile_run
 
@@ -49,6 +50,13 @@ def process_webhook_event_task(self, event_id: int) -> None:
         raise self.retry(exc=exc, countdown=max(exc.retry_after, 1.0)) from exc
     except TransientError as exc:
         raise self.retry(exc=exc, countdown=2 ** (self.request.retries + 1)) from exc
+
+
+@shared_task(name=queues.HOLD_RULE_CHANGE, ignore_result=True)
+def hold_rule_change_task(scope: str, pk: int) -> str:
+    """A profile or Selling List was saved: its listings' states show what confirming sends."""
+    summary = actions.listings_hold_rule_change(listing_ids=actions.listings_governed_by(scope, pk))
+    return f"{summary.listings} listings recomputed, {summary.held} held until confirmed"
 
 
 @shared_task(name=queues.SEND_PUSHES, ignore_result=True)

@@ -198,6 +198,7 @@ STOCKLINK_TASK_QUEUES = {
         "sync.connect_store",
         "sync.reconcile_all",
         "sync.account_switches_changed",
+        "sync.hold_rule_change",
         "sync.run_job",
         "sync.refresh_metafields",
     ],

@@ -16,7 +16,7 @@ from sync.jobs.admin import job_started_response, jobs_started_response
 from sync.jobs.models import JobKind
 from sync.jobs.services import job_start
 from sync.linking import MAX_CSV_BYTES, parse_link_csv
-from sync.outbox.actions import selling_list_set_paused
+from sync.outbox.actions import rule_change_hold_soon, selling_list_set_paused
 
 from ..models import Listing, SellingList
 from .confirmations import rule_change_url, update_qty_action
@@ -173,6 +173,7 @@ class SellingListAdmin(admin.ModelAdmin):
     def response_change(self, request, obj):
         # A new profile changes what Amazon should show: preview, then confirm.
         if "profile" in getattr(request, "_changed_fields", ()):
+            rule_change_hold_soon(selling_list_id=obj.pk)
             self.message_user(request, f"“{obj}” was saved. Review what it changes on Amazon.")
             return HttpResponseRedirect(rule_change_url(selling_list=obj.pk))
         return super().response_change(request, obj)

@@ -210,7 +210,7 @@ class AmazonOrderAdmin(admin.ModelAdmin):
     def errors_column(self, obj):
         if not obj._failed:
             return ""
-        return format_html('<strong style="color:#ba2121">{} failed</strong>', obj._failed)
+        return format_html('<span class="badge badge-failed">{} failed</span>', obj._failed)
 
     @admin.display(description="Shopify stock ledger")
     def stock_ledger(self, obj):

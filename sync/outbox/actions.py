@@ -13,7 +13,7 @@ from selling_lists.models import Listing, SellingList
 from .. import queues
 from ..models import PushReason
 from ..outbound.circuit import circuit_reset
-from .recompute import listing_forget_amazon_side, listings_recompute
+from .recompute import RecomputeSummary, listing_forget_amazon_side, listings_recompute
 
 # Switches that change what may be sent for an account's listings (DESIGN.md, Switches).
 LISTING_SWITCHES = frozenset({"auto_update_qty", "inventory_sync_enabled"})
@@ -90,6 +90,33 @@ def listings_apply_rule_change(*, listing_ids: Iterable[int], acting_user) -> Ru
         acting_user=acting_user,
     )
     return RuleChangeSummary(queued=result.queued, unchanged=result.listings - result.queued)
+
+
+def listings_hold_rule_change(*, listing_ids: Iterable[int]) -> RecomputeSummary:
+    """Recompute these listings after their rule was saved, sending nothing (`hold`).
+
+    Until the merchant confirms the change (Flow 5), a listing whose Result moved reads
+    "Out of sync — held: the rule changed …", not "Linked"; one whose Result did not move keeps
+    its state. Confirming (`listings_apply_rule_change`) sends.
+    """
+    return listings_recompute(
+        listing_ids=sorted(set(listing_ids)), reason=PushReason.PROFILE_CHANGE, hold=True
+    )
+
+
+def rule_change_hold_soon(*, profile_id: int | None = None, selling_list_id: int | None = None):
+    """Once the save commits, have a worker recompute the listings a saved profile or Selling
+    List governs with `listings_hold_rule_change` (a profile may govern 100,000 of them)."""
+    if profile_id is not None:
+        queues.enqueue_on_commit(queues.HOLD_RULE_CHANGE, "profile", profile_id)
+    if selling_list_id is not None:
+        queues.enqueue_on_commit(queues.HOLD_RULE_CHANGE, "selling_list", selling_list_id)
+
+
+def listings_governed_by(scope: str, pk: int) -> list[int]:
+    """The listings a profile (`scope` "profile") or a Selling List governs."""
+    field = {"profile": "selling_list__profile_id", "selling_list": "selling_list_id"}[scope]
+    return list(Listing.objects.filter(**{field: pk}).order_by("pk").values_list("pk", flat=True))
 
 
 def listing_save(*, listing: Listing, changed_fields: Iterable[str], acting_user) -> None:

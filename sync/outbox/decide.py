@@ -88,6 +88,7 @@ def decide(
     reason: str,
     force: bool,
     told: int | None,
+    hold: bool = False,
     in_flight: bool,
     pending_quantity: int | None,
     previous_target: int | None,
@@ -97,7 +98,9 @@ def decide(
     `told` is what Amazon shows as far as we know: the quantity of a push on the wire (less
     what Amazon sold since), else what Amazon was read to show, lowered by its own sales;
     `pending_quantity` is the target of its pending push, if any. The status is the state
-    model's (docs/convergence.md): Linked only when `told` is the Result.
+    model's (docs/convergence.md): Linked only when `told` is the Result. `hold`: a profile or
+    Selling List was saved and its change is not confirmed yet (Flow 5; "Not now" leaves it
+    there): nothing is queued, and a listing whose Result moved is held, not "Linked".
     """
     if in_flight or pending_quantity is not None:
         settled = (
@@ -124,6 +127,17 @@ def decide(
         message = f"{result.trace[0]}. Amazon's quantity is left as it is."
         status = ListingStatus.PENDING if in_flight else ListingStatus.STOCK_MISSING
         return Decision(status, message, supersede_pending="stock missing", outcome="stock_missing")
+    if hold:
+        if target == told or in_flight or pending_quantity is not None:
+            return Decision(
+                settled, "" if settled == ListingStatus.LINKED else listing.status_message
+            )
+        shown = "unknown" if told is None else told
+        message = (
+            f"The rule changed: Amazon shows {shown}, the Result is {target}. Confirm the change "
+            "(or “Update Qty”) to send it."
+        )
+        return Decision(ListingStatus.HELD, message, outcome="held")
     explicit = force or reason in EXPLICIT_REASONS
     if not explicit and (rule.is_static or not listing.amazon_account.auto_update_qty):
         if target == told or in_flight or pending_quantity is not None:

@@ -9,7 +9,6 @@ Every account that got a push is asked to send, on commit (`sync.queues`).
 
 from __future__ import annotations
 
-import json
 import logging
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
@@ -20,7 +19,7 @@ from typing import NamedTuple
 from django.db import connection, transaction
 from django.utils import timezone
 
-from accounts.bulk import id_set, insert_rows, update_from_rows
+from accounts.bulk import id_set
 from accounts.models import AmazonAccount
 from profiles.rules import Result
 from selling_lists.models import Listing, ListingStatus, SellingList
@@ -29,6 +28,7 @@ from .. import conf, queues
 from ..models import IN_FLIGHT_STATES, PushReason, PushState, QtyPush, SellerCircuit
 from .decide import Decision, decide
 from .results import compute_results
+from .writes import insert_pushes, replace_pushes, write_recorded
 
 logger = logging.getLogger(__name__)
 
@@ -119,6 +119,7 @@ def listings_recompute(
     reason: str,
     acting_user=None,
     force: bool = False,
+    hold: bool = False,
 ) -> RecomputeSummary:
     """Recompute the Result of these listings (and of every listing fed by these variants) and
     queue a push wherever Amazon must be told a new quantity.
@@ -129,7 +130,8 @@ def listings_recompute(
     switches decide what may be queued (see `decide`): sync off, paused and FBA → nothing;
     automatic updates off and static modes → only explicit reasons (manual, profile change,
     listing edit) or `force`. `force` (manual
-    Update Qty) queues the Result even when Amazon was already told that number.
+    Update Qty) queues the Result even when Amazon was already told that number. `hold` queues
+    nothing: a rule saved but not confirmed yet shows as held where the Result moved.
 
     A worker is asked to send (on commit) for every account that got a push.
     """
@@ -138,7 +140,9 @@ def listings_recompute(
     reason = PushReason(reason)
     summary = RecomputeSummary()
     for chunk in _chunks(_listing_ids(listing_ids, variant_ids), conf.recompute_batch_size()):
-        summary.add(_recompute_batch(chunk, reason=reason, acting_user=acting_user, force=force))
+        summary.add(
+            _recompute_batch(chunk, reason=reason, acting_user=acting_user, force=force, hold=hold)
+        )
     queues.send_pushes_soon(summary.queued_account_ids)
     return summary
 
@@ -154,14 +158,16 @@ class _Plan(NamedTuple):
     writes: bool  # the listing, its pending push or a new push is written
 
 
-def _recompute_batch(ids: list[int], *, reason: str, acting_user, force: bool) -> RecomputeSummary:
+def _recompute_batch(
+    ids: list[int], *, reason: str, acting_user, force: bool, hold: bool = False
+) -> RecomputeSummary:
     summary = RecomputeSummary()
     now = timezone.now()
     with transaction.atomic():
         # A first read without locks decides every listing; only those with something to write
         # are then locked and decided again, so a recompute that changes nothing locks and
         # writes nothing (locking a row writes to it on PostgreSQL).
-        plans = _plan(ids, reason=reason, force=force, lock=False)
+        plans = _plan(ids, reason=reason, force=force, hold=hold, lock=False)
         if connection.features.has_select_for_update:
             moving = [plan.listing.pk for plan in plans if plan.writes]
             if moving:
@@ -169,7 +175,7 @@ def _recompute_batch(ids: list[int], *, reason: str, acting_user, force: bool) -
                 # too), so a pending push is never replaced while a worker takes it.
                 locked = {
                     plan.listing.pk: plan
-                    for plan in _plan(moving, reason=reason, force=force, lock=True)
+                    for plan in _plan(moving, reason=reason, force=force, hold=hold, lock=True)
                 }
                 plans = [locked.get(plan.listing.pk, plan) for plan in plans]
                 plans = [plan for plan in plans if plan.listing.pk in locked or not plan.writes]
@@ -210,18 +216,18 @@ def _recompute_batch(ids: list[int], *, reason: str, acting_user, force: bool) -
                     }
                 )
 
-        _write_recorded(changed, now)
+        write_recorded(changed, now)
         for why, push_ids in drop.items():
             QtyPush.objects.filter(pk__in=push_ids, state=PushState.PENDING).update(
                 state=PushState.SUPERSEDED, message=f"Not sent: {why}.", updated_at=now
             )
-        _replace_pushes(replaced, reason=reason, acting_user=acting_user, now=now)
-        _insert_pushes(new_pushes, reason=reason, acting_user=acting_user, now=now)
+        replace_pushes(replaced, reason=reason, acting_user=acting_user, now=now)
+        insert_pushes(new_pushes, reason=reason, acting_user=acting_user, now=now)
         summary.queued = len(new_pushes) + len(replaced)
     return summary
 
 
-def _plan(ids: list[int], *, reason: str, force: bool, lock: bool) -> list[_Plan]:
+def _plan(ids: list[int], *, reason: str, force: bool, hold: bool, lock: bool) -> list[_Plan]:
     """Decide each listing (`decide`), reading plain rows; `lock` takes their row locks.
 
     Listings that share every input of the decision (most of a catalogue: one profile, a few
@@ -274,6 +280,7 @@ def _plan(ids: list[int], *, reason: str, force: bool, lock: bool) -> list[_Plan
                 result,
                 reason=reason,
                 force=force,
+                hold=hold,
                 told=told,
                 in_flight=flying,
                 pending_quantity=pending_quantity,
@@ -355,106 +362,12 @@ def _attach_lists_and_accounts(listings: list[ListingRow]) -> None:
         listing.amazon_account = accounts[listing.amazon_account_id]
 
 
-def _insert_pushes(rows: list[dict], *, reason: str, acting_user, now) -> None:
-    """Insert new pending pushes in one statement (`accounts.bulk.insert_rows`): a
-    catalogue-wide change writes one per listing.
-
-    Every column but the six in `rows` is the same for the whole batch, so it is prepared once
-    from a template push (defaults, reason, user, timestamps).
-    """
-    if not rows:
-        return
-    template = QtyPush(
-        listing_id=0,
-        account_id=0,
-        quantity=0,
-        reason=reason,
-        created_by=acting_user,
-        created_at=now,
-        next_attempt_at=now,
-    )
-    fields = [f for f in QtyPush._meta.concrete_fields if not f.primary_key]
-    prepared = [_db_value(f, f.pre_save(template, True)) for f in fields]
-    position = {f.attname: index for index, f in enumerate(fields)}
-    values = []
-    for row in rows:
-        line = list(prepared)
-        for name in ("listing_id", "account_id", "quantity", "previous_quantity", "shopify_stock"):
-            line[position[name]] = row[name]  # plain integers need no preparation
-        line[position["trace"]] = json.dumps(row["trace"])
-        values.append(line)
-    insert_rows(QtyPush, [f.attname for f in fields], values)
-
-
-def _replace_pushes(rows: list[tuple], *, reason: str, acting_user, now) -> None:
-    """A newer target replaces the quantity, stock, trace and reason of pending pushes, in one
-    UPDATE. `rows` are (push id, quantity, previous quantity, Shopify stock, trace)."""
-    stamp = connection.ops.adapt_datetimefield_value(now)
-    user_id = acting_user.pk if acting_user is not None else None
-    update_from_rows(
-        QtyPush,
-        [
-            "id",
-            "quantity",
-            "previous_quantity",
-            "shopify_stock",
-            "trace",
-            "reason",
-            "created_by_id",
-            "updated_at",
-        ],
-        [
-            (pk, q, told, stock, json.dumps(trace), reason, user_id, stamp)
-            for pk, q, told, stock, trace in rows
-        ],
-    )
-
-
-def _db_value(field, value):
-    """A value as the bulk statements take it: JSON as its text, the rest as Django saves it."""
-    if field.get_internal_type() == "JSONField":
-        return None if value is None else json.dumps(value)
-    return field.get_db_prep_save(value, connection)
-
-
 def _recorded(listing: ListingRow) -> tuple:
     return (
         listing.computed_quantity,
         listing.stock_missing,
         listing.status,
         listing.status_message,
-    )
-
-
-def _write_recorded(listings: list[ListingRow], now) -> None:
-    """Store what a recompute changed, in one UPDATE from the changed rows.
-
-    Only rows whose Result or status moved are written (a catalogue-wide re-read changes few).
-    """
-    stamp = connection.ops.adapt_datetimefield_value(now)
-    update_from_rows(
-        Listing,
-        [
-            "id",
-            "computed_quantity",
-            "stock_missing",
-            "status",
-            "status_message",
-            "computed_at",
-            "updated_at",
-        ],
-        [
-            (
-                lst.pk,
-                lst.computed_quantity,
-                lst.stock_missing,
-                lst.status,
-                lst.status_message,
-                stamp,
-                stamp,
-            )
-            for lst in listings
-        ],
     )
 
 

@@ -7,10 +7,11 @@ from datetime import timedelta
 import pytest
 from celery import current_app
 from django.core.exceptions import ValidationError
+from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import InventoryLevel, Marketplace
-from profiles.models import FixedAfterSale
+from profiles.models import FixedAfterSale, GlobalProfile
 from selling_lists.models import FulfillmentChannel, Listing, ListingStatus, SellingList
 from selling_lists.selectors import listings_in_sync, listings_out_of_sync, listings_with_state
 from sync.clients.factory import substitute
@@ -276,6 +277,62 @@ def test_9_held_listings_are_out_of_sync_and_the_filter_never_lists_fba():
     assert listing.pk in out and fba.pk not in out and in_sync.pk not in out
     assert set(listings_in_sync().values_list("pk", flat=True)) == {in_sync.pk}
     assert fba.fulfillment_channel == FulfillmentChannel.FBA
+
+
+def _profile_form(profile, **changes):
+    """The profile's change form as the admin posts it, with `changes`."""
+    data = {
+        f.name: getattr(profile, f.attname)
+        for f in profile._meta.concrete_fields
+        if f.editable and f.name != "id" and getattr(profile, f.attname) not in (None, False)
+    }
+    return {**data, **changes}
+
+
+def test_9_after_not_now_a_listing_whose_result_moved_is_held_and_nothing_is_sent(
+    admin_client, django_capture_on_commit_callbacks
+):
+    listing, amazon = linked(10)
+    unmoved, _ = linked(5, amazon, selling_list=listing.selling_list)
+    profile = listing.selling_list.profile
+    pushes = QtyPush.objects.count()
+
+    # The merchant makes the profile "always 5", sees the confirmation page, answers "Not now".
+    url = reverse("admin:profiles_globalprofile_change", args=[profile.pk])
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin_client.post(url, _profile_form(profile, mode="fixed", quantity=5))
+    assert response["Location"].startswith(reverse("admin:selling_lists_listing_rule_change"))
+
+    listing.refresh_from_db()
+    unmoved.refresh_from_db()
+    assert listing.state == ListingStatus.HELD
+    assert "Amazon shows 10, the Result is 5" in listing.state_text
+    assert unmoved.state == ListingStatus.LINKED  # its Result (5) is what Amazon shows
+    assert QtyPush.objects.count() == pushes  # nothing is sent before the merchant confirms
+    assert set(listings_out_of_sync().values_list("pk", flat=True)) == {listing.pk}
+
+
+def test_9_a_selling_list_given_another_profile_holds_what_moved_until_confirmed(
+    admin_client, django_capture_on_commit_callbacks
+):
+    listing, amazon = linked(10)
+    selling_list = listing.selling_list
+    single = GlobalProfile.objects.create(name="Always one", mode="single")
+    url = reverse("admin:selling_lists_sellinglist_change", args=[selling_list.pk])
+    data = {
+        "name": selling_list.name,
+        "amazon_account": selling_list.amazon_account_id,
+        "marketplace": selling_list.marketplace_id,
+        "shopify_store": selling_list.shopify_store_id,
+        "profile": single.pk,
+    }
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin_client.post(url, data)
+    assert response.status_code == 302, response.content.decode()[:2000]
+
+    listing.refresh_from_db()
+    assert listing.state == ListingStatus.HELD
+    assert "Amazon shows 10, the Result is 1" in listing.state_text
 
 
 # --- 10. a Selling List's account, marketplace and store lock ------------------------------------

@@ -1,0 +1,107 @@
+"""The outbox's bulk writes for a recompute batch: new pending pushes, replaced targets, and
+the listings whose Result or status moved, each in one statement (`accounts.bulk`)."""
+
+from __future__ import annotations
+
+import json
+
+from django.db import connection
+
+from accounts.bulk import insert_rows, update_from_rows
+from selling_lists.models import Listing
+
+from ..models import QtyPush
+
+
+def insert_pushes(rows: list[dict], *, reason: str, acting_user, now) -> None:
+    """Insert new pending pushes in one statement (`accounts.bulk.insert_rows`): a
+    catalogue-wide change writes one per listing.
+
+    Every column but the six in `rows` is the same for the whole batch, so it is prepared once
+    from a template push (defaults, reason, user, timestamps).
+    """
+    if not rows:
+        return
+    template = QtyPush(
+        listing_id=0,
+        account_id=0,
+        quantity=0,
+        reason=reason,
+        created_by=acting_user,
+        created_at=now,
+        next_attempt_at=now,
+    )
+    fields = [f for f in QtyPush._meta.concrete_fields if not f.primary_key]
+    prepared = [_db_value(f, f.pre_save(template, True)) for f in fields]
+    position = {f.attname: index for index, f in enumerate(fields)}
+    values = []
+    for row in rows:
+        line = list(prepared)
+        for name in ("listing_id", "account_id", "quantity", "previous_quantity", "shopify_stock"):
+            line[position[name]] = row[name]  # plain integers need no preparation
+        line[position["trace"]] = json.dumps(row["trace"])
+        values.append(line)
+    insert_rows(QtyPush, [f.attname for f in fields], values)
+
+
+def replace_pushes(rows: list[tuple], *, reason: str, acting_user, now) -> None:
+    """A newer target replaces the quantity, stock, trace and reason of pending pushes, in one
+    UPDATE. `rows` are (push id, quantity, previous quantity, Shopify stock, trace)."""
+    stamp = connection.ops.adapt_datetimefield_value(now)
+    user_id = acting_user.pk if acting_user is not None else None
+    update_from_rows(
+        QtyPush,
+        [
+            "id",
+            "quantity",
+            "previous_quantity",
+            "shopify_stock",
+            "trace",
+            "reason",
+            "created_by_id",
+            "updated_at",
+        ],
+        [
+            (pk, q, told, stock, json.dumps(trace), reason, user_id, stamp)
+            for pk, q, told, stock, trace in rows
+        ],
+    )
+
+
+def _db_value(field, value):
+    """A value as the bulk statements take it: JSON as its text, the rest as Django saves it."""
+    if field.get_internal_type() == "JSONField":
+        return None if value is None else json.dumps(value)
+    return field.get_db_prep_save(value, connection)
+
+
+def write_recorded(listings: list, now) -> None:
+    """Store what a recompute changed, in one UPDATE from the changed rows.
+
+    Only rows whose Result or status moved are written (a catalogue-wide re-read changes few).
+    """
+    stamp = connection.ops.adapt_datetimefield_value(now)
+    update_from_rows(
+        Listing,
+        [
+            "id",
+            "computed_quantity",
+            "stock_missing",
+            "status",
+            "status_message",
+            "computed_at",
+            "updated_at",
+        ],
+        [
+            (
+                lst.pk,
+                lst.computed_quantity,
+                lst.stock_missing,
+                lst.status,
+                lst.status_message,
+                stamp,
+                stamp,
+            )
+            for lst in listings
+        ],
+    )
