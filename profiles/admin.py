@@ -12,6 +12,9 @@ from sync.selectors import profile_preview
 from .forms import GlobalProfileForm
 from .models import GlobalProfile
 
+# Fields whose change leaves every Result as it was: saving only these needs no confirmation.
+NOT_THE_RULE = frozenset({"name", "is_default"})
+
 
 @admin.register(GlobalProfile)
 class GlobalProfileAdmin(admin.ModelAdmin):
@@ -92,9 +95,13 @@ class GlobalProfileAdmin(admin.ModelAdmin):
         context = profile_preview(form)
         return TemplateResponse(request, "profiles/result_preview.html", context)
 
+    def save_model(self, request, obj, form, change):
+        request._rule_changed = bool(set(form.changed_data) - NOT_THE_RULE)
+        super().save_model(request, obj, form, change)
+
     def response_change(self, request, obj):
         # Flow 5: show what the change does to linked listings, then confirm to send it.
-        if obj.selling_lists.exists():
+        if getattr(request, "_rule_changed", False) and obj.selling_lists.exists():
             # Until it is confirmed, listings whose Result moved say so ("Not now" included).
             rule_change_hold_soon(profile_id=obj.pk)
             self.message_user(request, f"“{obj}” was saved. Review what it changes on Amazon.")

@@ -69,7 +69,7 @@ class QtyPushInline(admin.TabularInline):
     ordering = ["-created_at", "-pk"]
 
     def get_queryset(self, request):
-        return super().get_queryset(request).select_related("created_by")
+        return super().get_queryset(request).select_related("created_by", "listing")
 
     def has_add_permission(self, request, obj=None):
         return False

@@ -157,7 +157,9 @@ return tostring(wait)
 
 class RedisBucket(TokenBucket):
     def __init__(self, url: str):
-        self.client = redis.Redis.from_url(url)
+        # Bounded: a Redis that stops answering raises RedisError instead of hanging a send or
+        # the home page's headroom read.
+        self.client = redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=5)
         self.script = self.client.register_script(_LUA_RESERVE)
 
     def reserve(self, key: str, rate: Rate, *, max_wait: float) -> float:

@@ -14,6 +14,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -109,11 +110,12 @@ def metafields_refresh(*, store: ShopifyStore) -> RefreshSummary:
     """Re-read the metafields that profiles read stock from, write the values that changed
     and recompute the listings they feed (beat, every SYNC_METAFIELD_REFRESH_SECONDS).
 
-    Incremental: Shopify is asked only for variants updated since the previous refresh began
-    (`productVariants(query: "updated_at:>…")`, less SYNC_METAFIELD_OVERLAP_SECONDS); the first
-    refresh of a store, and a key no value was ever read for, read everything. Shopify sends no
-    webhook for a metafield edit; the hourly reconcile's full catalogue read stays the safety
-    net (docs/convergence.md). `metafields_read_at` says how fresh the source is.
+    With SYNC_METAFIELD_INCREMENTAL, Shopify is asked only for variants updated since the
+    previous refresh began (`productVariants(query: "updated_at:>…")`, less
+    SYNC_METAFIELD_OVERLAP_SECONDS); the first refresh of a store, and a key no value was ever
+    read for, read everything. Off by default: every value is read, only changes are written.
+    Shopify sends no webhook for a metafield edit; the hourly reconcile's full catalogue read
+    stays the safety net (docs/convergence.md). `metafields_read_at` says how fresh the source is.
     """
     summary = RefreshSummary(stores=1)
     keys = {
@@ -128,7 +130,9 @@ def metafields_refresh(*, store: ShopifyStore) -> RefreshSummary:
     if not keys:
         return summary
     read_at = timezone.now()
-    since = store.metafields_read_at and store.metafields_read_at - conf.metafield_overlap()
+    since = None
+    if settings.SYNC_METAFIELD_INCREMENTAL and store.metafields_read_at:
+        since = store.metafields_read_at - conf.metafield_overlap()
     client = shopify_client(store)
     try:
         for key in sorted(keys):

@@ -25,6 +25,9 @@ EXPLICIT_REASONS = frozenset(
 # Reasons that compare the Result with what Amazon was read to show, not with what it was last
 # told: they come with a fresh read of Amazon (reconcile) or of the listing (linking, import).
 COMPARED_WITH_AMAZON = frozenset({PushReason.RECONCILE, PushReason.LINK, PushReason.CATALOGUE})
+# How a listing held by a saved, unconfirmed rule change starts its message; `decide` keeps it
+# held through stock changes, orders and reconciles until an explicit reason sends it.
+RULE_CHANGED = "The rule changed"
 
 
 @dataclass(frozen=True)
@@ -100,7 +103,8 @@ def decide(
     `pending_quantity` is the target of its pending push, if any. The status is the state
     model's (docs/convergence.md): Linked only when `told` is the Result. `hold`: a profile or
     Selling List was saved and its change is not confirmed yet (Flow 5; "Not now" leaves it
-    there): nothing is queued, and a listing whose Result moved is held, not "Linked".
+    there): nothing is queued, and a listing whose Result moved is held, not "Linked"; it stays
+    held through later recomputes until an explicit reason (confirm, Update Qty) sends it.
     """
     if in_flight or pending_quantity is not None:
         settled = (
@@ -127,18 +131,25 @@ def decide(
         message = f"{result.trace[0]}. Amazon's quantity is left as it is."
         status = ListingStatus.PENDING if in_flight else ListingStatus.STOCK_MISSING
         return Decision(status, message, supersede_pending="stock missing", outcome="stock_missing")
-    if hold:
+    explicit = force or reason in EXPLICIT_REASONS
+    # Held since its rule was saved without confirming: only the merchant's own action sends.
+    rule_held = listing.status == ListingStatus.HELD and listing.status_message.startswith(
+        RULE_CHANGED
+    )
+    if hold or (rule_held and not explicit):
         if target == told or in_flight or pending_quantity is not None:
             return Decision(
                 settled, "" if settled == ListingStatus.LINKED else listing.status_message
             )
+        if hold and not rule_held and target == previous_target:
+            # The save did not move this listing's Result: its state stays as it was.
+            return Decision(listing.status, listing.status_message)
         shown = "unknown" if told is None else told
         message = (
-            f"The rule changed: Amazon shows {shown}, the Result is {target}. Confirm the change "
+            f"{RULE_CHANGED}: Amazon shows {shown}, the Result is {target}. Confirm the change "
             "(or “Update Qty”) to send it."
         )
         return Decision(ListingStatus.HELD, message, outcome="held")
-    explicit = force or reason in EXPLICIT_REASONS
     if not explicit and (rule.is_static or not listing.amazon_account.auto_update_qty):
         if target == told or in_flight or pending_quantity is not None:
             return Decision(settled, "", outcome="unchanged" if target == told else "held")

@@ -28,6 +28,7 @@ from sync.outbound.send import pushes_send
 from sync.outbox.actions import (
     account_switches_changed,
     listings_apply_rule_change,
+    listings_hold_rule_change,
     selling_list_set_paused,
 )
 from sync.outbox.recompute import listings_recompute
@@ -310,6 +311,54 @@ def test_9_after_not_now_a_listing_whose_result_moved_is_held_and_nothing_is_sen
     assert unmoved.state == ListingStatus.LINKED  # its Result (5) is what Amazon shows
     assert QtyPush.objects.count() == pushes  # nothing is sent before the merchant confirms
     assert set(listings_out_of_sync().values_list("pk", flat=True)) == {listing.pk}
+
+
+def test_9_a_held_rule_change_waits_through_stock_changes_until_the_merchant_confirms(
+    admin_client, django_capture_on_commit_callbacks
+):
+    listing, amazon = linked(10)
+    profile = listing.selling_list.profile
+    url = reverse("admin:profiles_globalprofile_change", args=[profile.pk])
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin_client.post(url, _profile_form(profile, mode="cap", quantity=6))
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    listing.refresh_from_db()
+    assert listing.state == ListingStatus.HELD, listing.state_text
+    pushes = QtyPush.objects.count()
+
+    InventoryLevel.objects.filter(variant=listing.variant).update(available=8)
+    listings_recompute(listing_ids=[listing.pk], reason="stock_change")
+    listing.refresh_from_db()
+    assert listing.state == ListingStatus.HELD  # "Not now" holds; a stock change does not send
+    assert "Amazon shows 10, the Result is 6" in listing.state_text
+    assert QtyPush.objects.count() == pushes
+
+    listings_apply_rule_change(listing_ids=[listing.pk], acting_user=None)  # "Send"
+    assert QtyPush.objects.get(listing=listing, state=PushState.PENDING).quantity == 6
+
+
+def test_9_saving_a_profile_without_moving_a_result_keeps_each_listings_state(
+    admin_client, django_capture_on_commit_callbacks
+):
+    listing, amazon = linked(10)
+    QtyPush.objects.all().delete()
+    Listing.objects.filter(pk=listing.pk).update(
+        status=ListingStatus.FAILED, status_message="Qty update failed: INVALID"
+    )
+    profile = listing.selling_list.profile
+    url = reverse("admin:profiles_globalprofile_change", args=[profile.pk])
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        response = admin_client.post(url, _profile_form(profile, name="Renamed"))
+    assert callbacks == []  # a rename holds nothing and asks for no confirmation
+    assert not response["Location"].startswith(reverse("admin:selling_lists_listing_rule_change"))
+
+    listing.refresh_from_db()
+    listings_hold_rule_change(listing_ids=[listing.pk])  # a save that moved no Result
+    listing.refresh_from_db()
+    assert (listing.status, listing.status_message) == (
+        ListingStatus.FAILED,
+        "Qty update failed: INVALID",
+    )
 
 
 def test_9_a_selling_list_given_another_profile_holds_what_moved_until_confirmed(

@@ -49,8 +49,9 @@ def metafield_world(sandbox_world, variants):
 
 
 def test_a_refresh_reads_only_what_changed_since_the_last_and_writes_only_the_edit(
-    sandbox_world, admin_client
+    sandbox_world, admin_client, settings
 ):
+    settings.SYNC_METAFIELD_INCREMENTAL = True
     world, selling_list = metafield_world(sandbox_world, variants=40)
 
     first = refresh(world)  # the store's first refresh reads every variant
@@ -95,9 +96,21 @@ def test_a_refresh_reads_only_what_changed_since_the_last_and_writes_only_the_ed
 
 
 def test_with_no_overlap_a_refresh_after_no_change_reads_nothing(sandbox_world, settings):
+    settings.SYNC_METAFIELD_INCREMENTAL = True
     settings.SYNC_METAFIELD_OVERLAP_SECONDS = 0
     world, _ = metafield_world(sandbox_world, variants=12)
 
     assert refresh(world).variants == 12
     again = refresh(world)
     assert (again.variants, again.metafields_changed) == (0, 0)
+
+
+def test_by_default_every_refresh_reads_every_value_and_writes_only_the_edit(sandbox_world):
+    world, selling_list = metafield_world(sandbox_world, variants=40)
+    refresh(world)
+    field = Metafield.objects.filter(namespace="stocklink", key="amazon_qty").order_by("pk")[3]
+    field.value = str(int(field.value) + 7)
+    field.save()
+
+    again = refresh(world)  # right whether or not Shopify moves updatedAt on the edit
+    assert (again.variants, again.metafields_changed) == (40, 1)

@@ -109,10 +109,11 @@ def test_going_from_one_worker_to_three_mid_backlog_loses_nothing_and_sends_noth
     results_now = dict(Listing.objects.filter(pk__in=needed).values_list("pk", "computed_quantity"))
     assert results_now == needed, "a Result changed while the backlog drained"
 
-    # Nothing sent twice: one push per listing, sent once, and Amazon accepted exactly as many
-    # patches as there were listings to change (each of which now shows its Result).
+    # Nothing sent twice: one push per listing, done, and Amazon accepted exactly as many
+    # patches as there were listings to change (each of which now shows its Result). A patch
+    # Amazon throttled (429) changed nothing and is sent again: a loaded machine may bunch them.
     pushes = QtyPush.objects.filter(listing_id__in=needed)
-    assert set(pushes.values_list("state", "attempts").distinct()) == {(PushState.DONE, 1)}
+    assert set(pushes.values_list("state", flat=True).distinct()) == {PushState.DONE}
     assert not pushes.values("listing_id").annotate(n=Count("pk")).filter(n__gt=1).exists()
     for world in worlds:
         bucket = RateBucket.objects.get(
@@ -120,4 +121,4 @@ def test_going_from_one_worker_to_three_mid_backlog_loses_nothing_and_sends_noth
         )
         accepted = bucket.requests_count - bucket.throttled_count - bucket.injected_429_count
         mine = Listing.objects.filter(amazon_account=world.account, pk__in=needed).count()
-        assert (accepted, bucket.throttled_count) == (mine, 0), world.account.seller_id
+        assert accepted == mine, world.account.seller_id
