@@ -16,7 +16,6 @@ from datetime import datetime, timedelta
 from django.db.models import Count, DurationField, ExpressionWrapper, F, Min, Q, Sum
 from django.utils import timezone
 from prometheus_client.core import (
-    CounterMetricFamily,
     GaugeMetricFamily,
     HistogramMetricFamily,
     Metric,
@@ -68,7 +67,9 @@ def push_metrics() -> Iterator[Metric]:
             for index, bound in enumerate(CONVERGENCE_BUCKETS)
         },
     )
-    pushes = CounterMetricFamily(
+    # Gauges, not counters: they are counts of rows, and deleting a listing deletes its pushes,
+    # which a counter would report as a reset (a false jump in increase()).
+    pushes = GaugeMetricFamily(
         "stocklink_pushes",
         "Quantity pushes to Amazon by how they ended (retried: sends after the first).",
         labels=["outcome"],
@@ -122,7 +123,7 @@ def webhook_rejection_metric() -> Metric:
         .order_by("reason")
         .values_list("reason", "n")
     )
-    rejections = CounterMetricFamily(
+    rejections = GaugeMetricFamily(
         "stocklink_webhook_rejections",
         "Shopify webhook deliveries refused, by reason.",
         labels=["reason"],

@@ -56,7 +56,7 @@ def test_pushes_by_outcome_and_convergence_lag_come_from_the_outbox(client, sett
     metrics = scrape(client, settings)
 
     def pushes(outcome):
-        return metrics[("stocklink_pushes_total", (("outcome", outcome),))]
+        return metrics[("stocklink_pushes", (("outcome", outcome),))]
 
     assert (
         pushes("confirmed"),
@@ -126,7 +126,7 @@ def test_webhook_rejections_are_counted_by_reason(client, settings):
     metrics = scrape(client, settings)
 
     def rejections(reason):
-        return metrics[("stocklink_webhook_rejections_total", (("reason", reason),))]
+        return metrics[("stocklink_webhook_rejections", (("reason", reason),))]
 
     assert rejections("bad_signature") == 9
     assert rejections("unknown_shop") == 4

@@ -421,7 +421,7 @@ def test_gunicorn_workers_and_beat_serve_health_and_webhooks_and_the_story_runs_
 
     def rejected() -> float:
         return scrape(topology)[
-            ("stocklink_webhook_rejections_total", (("reason", "bad_signature"),))
+            ("stocklink_webhook_rejections", (("reason", "bad_signature"),))
         ]
 
     wait_until(lambda: rejected() == 1, timeout=90, what="the rejection to reach /metrics")
@@ -433,8 +433,8 @@ def test_gunicorn_workers_and_beat_serve_health_and_webhooks_and_the_story_runs_
     metrics = scrape(topology)
     done = QtyPush.objects.filter(state=PushState.DONE)
     assert done.filter(reason="stock_change").exists()
-    assert metrics[("stocklink_pushes_total", (("outcome", "confirmed"),))] == done.count()
-    assert metrics[("stocklink_pushes_total", (("outcome", "failed"),))] == 0
+    assert metrics[("stocklink_pushes", (("outcome", "confirmed"),))] == done.count()
+    assert metrics[("stocklink_pushes", (("outcome", "failed"),))] == 0
     assert metrics[("stocklink_convergence_lag_seconds_count", ())] == done.count()
     assert metrics[("stocklink_convergence_lag_seconds_sum", ())] > 0
     assert metrics[("stocklink_pending_pushes", ())] == 0
