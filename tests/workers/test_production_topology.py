@@ -420,9 +420,7 @@ def test_gunicorn_workers_and_beat_serve_health_and_webhooks_and_the_story_runs_
     assert refused.value.code == 401
 
     def rejected() -> float:
-        return scrape(topology)[
-            ("stocklink_webhook_rejections", (("reason", "bad_signature"),))
-        ]
+        return scrape(topology)[("stocklink_webhook_rejections", (("reason", "bad_signature"),))]
 
     wait_until(lambda: rejected() == 1, timeout=90, what="the rejection to reach /metrics")
     wait_until(
