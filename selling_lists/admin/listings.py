@@ -212,13 +212,13 @@ class ListingAdmin(admin.ModelAdmin):
             *super().get_urls(),
         ]
 
-    def change_view(self, request, object_id, form_url="", extra_context=None):
-        # The history chart (sync/history.py): pushes and orders of the last 7 days.
-        extra_context = extra_context or {}
-        if object_id and object_id.isdigit():
-            history = listing_history(listing_id=int(object_id))
-            extra_context.update(history=history, history_chart=history.chart())
-        return super().change_view(request, object_id, form_url, extra_context)
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        # The history chart (sync/history.py): pushes and orders of the last 7 days. Built only
+        # for a page shown (after the permission checks), never for a save that redirects.
+        if obj is not None and obj.pk:
+            history = listing_history(listing_id=obj.pk)
+            context.update(history=history, history_chart=history.chart())
+        return super().render_change_form(request, context, add, change, form_url, obj)
 
     def save_model(self, request, obj, form, change):
         listing_save(listing=obj, changed_fields=form.changed_data, acting_user=request.user)
