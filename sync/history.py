@@ -146,22 +146,18 @@ def _push_events(listing: Listing, since: datetime, history: ListingHistory):
     )
     for push in reversed(pushes):
         state, quantity = push["state"], push["quantity"]
-        stock = push["shopify_stock"]
         name = f"push #{push['pk']} of {quantity}"
         # The Result and the stock it came from, when the push was queued.
+        queued = {
+            PushState.PENDING: f"{name} queued (not sent yet)",
+            PushState.SUPERSEDED: f"{name} queued (replaced)",
+        }.get(state, f"{name} queued")
+        yield HistoryEvent(push["created_at"], "", queued, push["shopify_stock"], quantity)
         if state in (PushState.PENDING, PushState.SUPERSEDED):
             key = "queued"
-            yield HistoryEvent(
-                push["created_at"],
-                "",
-                f"{name} queued ({'not sent yet' if state == PushState.PENDING else 'replaced'})",
-                stock,
-                quantity,
-            )
         elif state == PushState.DONE:
             key = "confirmed"
             shown = push["amazon_shown"] if push["amazon_shown"] is not None else quantity
-            yield HistoryEvent(push["created_at"], "", f"{name} queued", stock, quantity)
             yield HistoryEvent(
                 push["confirmed_at"] or push["updated_at"],
                 "push",
@@ -170,7 +166,6 @@ def _push_events(listing: Listing, since: datetime, history: ListingHistory):
             )
         elif state == PushState.FAILED:
             key = "failed"
-            yield HistoryEvent(push["created_at"], "", f"{name} queued", stock, quantity)
             yield HistoryEvent(
                 push["updated_at"],
                 "push-failed",
@@ -178,7 +173,6 @@ def _push_events(listing: Listing, since: datetime, history: ListingHistory):
             )
         else:  # sending, sent: Amazon has it, not confirmed yet
             key = "sent"
-            yield HistoryEvent(push["created_at"], "", f"{name} queued", stock, quantity)
             yield HistoryEvent(
                 push["sent_at"] or push["updated_at"],
                 "push-sent",

@@ -96,10 +96,7 @@ class DatabaseBucket(TokenBucket):
             bucket, _ = RateLimitBucket.objects.select_for_update().get_or_create(
                 key=key, defaults={"tokens": float(rate.burst), "refilled_at": now}
             )
-            tokens = min(
-                float(rate.burst),
-                bucket.tokens + max(now - bucket.refilled_at, 0.0) * rate.per_second,
-            )
+            tokens = _refilled(bucket.tokens, bucket.refilled_at, now, rate)
             wait = _wait_for(tokens, rate)
             if wait > max_wait:
                 return -wait
