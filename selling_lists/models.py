@@ -171,13 +171,26 @@ def state_expression() -> models.Case:
 class Listing(models.Model):
     """One Shopify variant linked to one Amazon SKU in one marketplace."""
 
-    selling_list = models.ForeignKey(SellingList, on_delete=models.CASCADE, related_name="listings")
+    # No single-column index on these three: every status change rewrites each index of the
+    # table (a recompute of 100,000 listings), and composite indexes below start with them
+    # (`listing_list_sku`, the unique constraint); marketplaces are a fixed reference table.
+    selling_list = models.ForeignKey(
+        SellingList, on_delete=models.CASCADE, related_name="listings", db_index=False
+    )
     # Copied from the Selling List so the database can enforce one listing per account+market+SKU.
     amazon_account = models.ForeignKey(
-        "accounts.AmazonAccount", on_delete=models.CASCADE, related_name="listings", editable=False
+        "accounts.AmazonAccount",
+        on_delete=models.CASCADE,
+        related_name="listings",
+        editable=False,
+        db_index=False,
     )
     marketplace = models.ForeignKey(
-        "accounts.Marketplace", on_delete=models.PROTECT, related_name="listings", editable=False
+        "accounts.Marketplace",
+        on_delete=models.PROTECT,
+        related_name="listings",
+        editable=False,
+        db_index=False,
     )
     variant = models.ForeignKey(
         "accounts.Variant",

@@ -107,12 +107,17 @@ class QtyPush(models.Model):
     record Amazon's answer; a read-back of the listing confirms it before it is `done`.
     """
 
+    # Indexed by the composite indexes below, which start with them: a catalogue-wide change
+    # inserts a push per listing, and each index is one more write per push.
     listing = models.ForeignKey(
-        "selling_lists.Listing", on_delete=models.CASCADE, related_name="qty_pushes"
+        "selling_lists.Listing", on_delete=models.CASCADE, related_name="qty_pushes", db_index=False
     )
     # Copied from the listing so that workers claim one seller's pushes without a join.
     account = models.ForeignKey(
-        "accounts.AmazonAccount", on_delete=models.CASCADE, related_name="qty_pushes"
+        "accounts.AmazonAccount",
+        on_delete=models.CASCADE,
+        related_name="qty_pushes",
+        db_index=False,
     )
     quantity = models.PositiveIntegerField("target quantity")
     previous_quantity = models.IntegerField(
@@ -158,9 +163,15 @@ class QtyPush(models.Model):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="+",
+        db_index=False,  # partial index below: most pushes have no user
     )
     feed = models.ForeignKey(
-        AmazonFeed, null=True, blank=True, on_delete=models.SET_NULL, related_name="pushes"
+        AmazonFeed,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="pushes",
+        db_index=False,  # `feed, feed_message_id` below
     )
     feed_message_id = models.PositiveIntegerField(null=True, blank=True)
 
@@ -180,6 +191,18 @@ class QtyPush(models.Model):
             models.Index(fields=["account", "state", "next_attempt_at"]),
             models.Index(fields=["listing", "state"]),
             models.Index(fields=["feed", "feed_message_id"]),
+            models.Index(
+                fields=["created_by"],
+                condition=Q(created_by__isnull=False),
+                name="qtypush_created_by",
+            ),
+            # A recompute's lookup of each listing's unsent push: the few not done yet, however
+            # long the listings' history grows.
+            models.Index(
+                fields=["listing"],
+                condition=Q(state__in=["pending", "sending", "sent"]),
+                name="qtypush_unsent",
+            ),
             # The oldest due push, for /metrics' queue lag (sync/metrics.py): the pending few.
             models.Index(
                 fields=["next_attempt_at"],
