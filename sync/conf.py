@@ -67,6 +67,11 @@ def metafield_overlap() -> timedelta:
     return timedelta(seconds=settings.SYNC_METAFIELD_OVERLAP_SECONDS)
 
 
+def update_qty_bulk_threshold() -> int:
+    """Above this many listings, Update Qty re-reads Shopify by one bulk operation per store."""
+    return settings.SYNC_UPDATE_QTY_BULK_THRESHOLD
+
+
 def recompute_batch_size() -> int:
     return settings.SYNC_RECOMPUTE_BATCH_SIZE
 

@@ -292,6 +292,8 @@ SYNC_CLAIM_LEASE_SECONDS = env.float("SYNC_CLAIM_LEASE_SECONDS", default=30.0)
 SYNC_INTERACTIVE_TIMEOUT = env.float("SYNC_INTERACTIVE_TIMEOUT", default=10.0)
 # Listings recomputed per transaction (queries grow with batches, not rows).
 SYNC_RECOMPUTE_BATCH_SIZE = env.int("SYNC_RECOMPUTE_BATCH_SIZE", default=2000)
+# Update Qty of more listings than this re-reads Shopify by a bulk operation, not by pages.
+SYNC_UPDATE_QTY_BULK_THRESHOLD = env.int("SYNC_UPDATE_QTY_BULK_THRESHOLD", default=5000)
 # Share of Amazon's published rates we use, and the longest a worker waits for a token.
 SYNC_RATE_SAFETY = env.float("SYNC_RATE_SAFETY", default=0.9)
 SYNC_RATE_MAX_WAIT = env.float("SYNC_RATE_MAX_WAIT", default=30.0)

@@ -11,12 +11,15 @@ import dataclasses
 
 from django.utils.translation import ngettext
 
+from accounts.bulk import id_set
 from accounts.models import ShopifyStore
 from selling_lists.models import Listing, SellingList
 
+from .. import conf
 from ..inbound.catalogue import catalogue_import
 from ..inbound.refresh import listings_refresh_stock
 from ..linking import LinkSummary, selling_list_link_by_sku, selling_list_link_skus
+from ..models import PushReason
 from ..orders.apply import order_entries_apply_pending
 from ..orders.matching import order_items_match_unmatched
 from ..orders.selectors import unmatched_items_for_listings
@@ -99,14 +102,28 @@ def _listing_ids(job: Job) -> list[int]:
 
 
 def update_qty(job: Job, progress: Progress) -> str:
-    """Update Qty: re-read Shopify's stock of each step of listings, then queue each listing's
-    Result computed from it (seed 000's "Update Qty"; never from a stale stored copy)."""
+    """Update Qty: re-read Shopify's stock of the listings, then queue each listing's Result
+    computed from it (seed 000's "Update Qty"; never from a stale stored copy).
+
+    Up to `SYNC_UPDATE_QTY_BULK_THRESHOLD` listings, each step's variants are re-read by
+    GraphQL pages (100 items a page, paced by Shopify's cost limit: ~2 s a page); above it, each
+    store is re-read once by a bulk operation, as the reconcile does (100,000 listings would
+    otherwise wait on 1,000 throttled pages).
+    """
     ids = _listing_ids(job)
     progress.total(len(ids))
+    bulk = len(ids) > conf.update_qty_bulk_threshold()
+    if bulk:
+        stores = ShopifyStore.objects.filter(
+            pk__in=Listing.objects.filter(pk__in=id_set(ids)).values("variant__store_id")
+        )
+        for store in stores:
+            catalogue_import(store=store, bulk=True, reason=PushReason.STOCK_CHANGE)
     queued, refused, off = 0, 0, set()
     for start in range(0, len(ids), UPDATE_QTY_STEP):
         step = ids[start : start + UPDATE_QTY_STEP]
-        listings_refresh_stock(listing_ids=step)
+        if not bulk:
+            listings_refresh_stock(listing_ids=step)
         summary = listings_update_qty(listing_ids=step, acting_user=job.started_by)
         queued += summary.queued
         refused += summary.refused
