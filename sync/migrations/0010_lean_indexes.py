@@ -15,6 +15,13 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
+        # Dropping the FK's index on PostgreSQL drops every single-column btree index on
+        # listing_id that is not in Meta.indexes, this partial unique one included: it is
+        # removed first and added back after.
+        migrations.RemoveConstraint(
+            model_name='qtypush',
+            name='one_pending_push_per_listing',
+        ),
         migrations.AlterField(
             model_name='qtypush',
             name='account',
@@ -34,6 +41,10 @@ class Migration(migrations.Migration):
             model_name='qtypush',
             name='listing',
             field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='qty_pushes', to='selling_lists.listing'),
+        ),
+        migrations.AddConstraint(
+            model_name='qtypush',
+            constraint=models.UniqueConstraint(condition=models.Q(('state', 'pending')), fields=('listing',), name='one_pending_push_per_listing', violation_error_message='This listing already has a pending push.'),
         ),
         migrations.AddIndex(
             model_name='qtypush',

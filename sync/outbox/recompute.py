@@ -45,6 +45,7 @@ class RecomputeSummary:
     fba: int = 0
     stock_missing: int = 0  # policy "keep": Amazon is left as it is
     not_retried: int = 0  # failed or not on Amazon, target unchanged: waits for Update Qty
+    written: int = 0  # listings whose row or pushes were written (and so locked)
     queued_account_ids: set[int] = field(default_factory=set)
     sync_off_account_ids: set[int] = field(default_factory=set)
 
@@ -58,6 +59,7 @@ class RecomputeSummary:
             "fba",
             "stock_missing",
             "not_retried",
+            "written",
         ):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.queued_account_ids |= other.queued_account_ids
@@ -137,10 +139,20 @@ def listings_recompute(
         raise ValueError("recompute_listings needs listing_ids or variant_ids")
     reason = PushReason(reason)
     summary = RecomputeSummary()
+    lock_first = False
     for chunk in _chunks(_listing_ids(listing_ids, variant_ids), conf.recompute_batch_size()):
-        summary.add(
-            _recompute_batch(chunk, reason=reason, acting_user=acting_user, force=force, hold=hold)
+        batch = _recompute_batch(
+            chunk,
+            reason=reason,
+            acting_user=acting_user,
+            force=force,
+            hold=hold,
+            lock_first=lock_first,
         )
+        summary.add(batch)
+        # A change that moved most of one batch (a catalogue-wide stock change, Update Qty)
+        # likely moves the next: lock as it is read instead of reading the movers twice.
+        lock_first = batch.written * 2 > len(chunk)
     queues.send_pushes_soon(summary.queued_account_ids)
     return summary
 
@@ -157,16 +169,24 @@ class _Plan(NamedTuple):
 
 
 def _recompute_batch(
-    ids: list[int], *, reason: str, acting_user, force: bool, hold: bool = False
+    ids: list[int],
+    *,
+    reason: str,
+    acting_user,
+    force: bool,
+    hold: bool = False,
+    lock_first: bool = False,
 ) -> RecomputeSummary:
     summary = RecomputeSummary()
     now = timezone.now()
+    lock_first = lock_first and connection.features.has_select_for_update
     with transaction.atomic():
         # A first read without locks decides every listing; only those with something to write
         # are then locked and decided again, so a recompute that changes nothing locks and
-        # writes nothing (locking a row writes to it on PostgreSQL).
-        plans = _plan(ids, reason=reason, force=force, hold=hold, lock=False)
-        if connection.features.has_select_for_update:
+        # writes nothing (locking a row writes to it on PostgreSQL). `lock_first`: most rows
+        # are expected to move, so they are locked by the first read.
+        plans = _plan(ids, reason=reason, force=force, hold=hold, lock=lock_first)
+        if connection.features.has_select_for_update and not lock_first:
             moving = [plan.listing.pk for plan in plans if plan.writes]
             if moving:
                 # Serialises with other recomputes and with claimers (which lock the listing
@@ -191,6 +211,7 @@ def _recompute_batch(
                 summary.sync_off_account_ids.add(listing.amazon_account_id)
             if not writes:
                 continue
+            summary.written += 1
             if _recorded(listing) != listing.before:
                 changed.append(listing)
             if decision.supersede_pending and push is not None:
