@@ -68,7 +68,8 @@ browser-deps:
 bench: install
 	for script in bench/[a-z]*.py; do $(PY) $$script || exit 1; done
 
-## Webhook load against gunicorn + PostgreSQL + Redis (locust; docs/BENCHMARKS.md).
+## Webhook load against gunicorn + PostgreSQL + Redis (wrk, installed or found, else locust;
+## docs/BENCHMARKS.md). bench/webhook_profile.py profiles one request in process.
 bench-webhooks: install
 	$(PY) bench/webhook_load.py
 

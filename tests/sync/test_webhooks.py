@@ -112,6 +112,43 @@ def test_a_body_signed_with_another_secret_is_refused(client):
     assert rejections(WebhookRejection.Reason.BAD_SIGNATURE) == 1
 
 
+def test_a_rotated_webhook_secret_takes_effect_on_the_next_delivery(client):
+    store = ShopifyStoreFactory(webhook_secret="first-secret")
+    body = b'{"inventory_item_id": 1}'
+    assert deliver(client, store, None, body=body, event_id="a").status_code == 200
+
+    store.webhook_secret = "second-secret"
+    store.save()
+
+    old = deliver(
+        client, store, None, body=body, event_id="b", signature=sign("first-secret", body)
+    )
+    new = deliver(client, store, None, body=body, event_id="c")
+    assert (old.status_code, new.status_code) == (401, 200)
+    assert rejections(WebhookRejection.Reason.BAD_SIGNATURE) == 1
+
+
+def test_a_delivery_decrypts_only_the_webhook_secret(client, monkeypatch):
+    from accounts import crypto
+    from sync.inbound import webhooks
+
+    store = ShopifyStoreFactory(webhook_secret="only-this", access_token="shpat_not_this")
+    body = b'{"inventory_item_id": 1}'
+    signature = sign("only-this", body)
+    webhooks._webhook_secret.cache_clear()
+    decrypted = []
+    real = crypto.decrypt
+    monkeypatch.setattr(
+        crypto, "decrypt", lambda token: decrypted.append(real(token)) or real(token)
+    )
+    monkeypatch.setattr(webhooks, "decrypt", crypto.decrypt)
+
+    for event_id in ("a", "b"):
+        response = deliver(client, store, None, body=body, event_id=event_id, signature=signature)
+        assert response.status_code == 200
+    assert decrypted == ["only-this"]  # once per process, and no other secret
+
+
 def test_unknown_shop_is_401_and_counted(client):
     store = ShopifyStoreFactory.build(shop_domain="nobody.myshopify.com")
 
