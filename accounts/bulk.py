@@ -1,6 +1,7 @@
 """Set-based SQL for large batches, shared by every app (accounts is the lowest one).
 
     id_set(ids)                               a list of ids as ONE parameter, for `pk__in=`
+    column_in(model, column, ids)             the same as a filter, sized by the planner
     update_from_rows(model, columns, rows)    one UPDATE … FROM the rows, joined on the id
     insert_rows(model, columns, rows)         one INSERT … SELECT from the rows
 
@@ -17,7 +18,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 
 from django.db import connection
-from django.db.models import Model
+from django.db.models import BooleanField, Model
 from django.db.models.expressions import RawSQL
 
 
@@ -55,6 +56,24 @@ def id_set(ids: Iterable[int]):
     if connection.vendor == "sqlite":
         return RawSQL("SELECT value FROM json_each(%s)", (json.dumps(ids),))
     return ids
+
+
+def column_in(model: type[Model], column: str, ids: Iterable[int]) -> RawSQL:
+    """`column IN ids` as a filter with one parameter: `filter(column_in(Listing, "variant_id",
+    ids))`.
+
+    For one query over a whole catalogue. PostgreSQL plans `= ANY(array)` from the array's
+    length; `id_set`'s subquery is guessed at 200 rows, so 100,000 ids became 100,000 index
+    probes (1.2 s, against 0.2 s for the scan this plans).
+    """
+    ids = list(ids)
+    quote = connection.ops.quote_name
+    name = f"{quote(model._meta.db_table)}.{quote(column)}"
+    if _postgres():
+        sql = f"{name} = ANY(string_to_array(%s, ',')::bigint[])"
+        return RawSQL(sql, (",".join(map(str, ids)),), output_field=BooleanField())
+    subquery = id_set(ids)
+    return RawSQL(f"{name} IN ({subquery.sql})", subquery.params, output_field=BooleanField())
 
 
 def _array_type(model: type[Model], attname: str) -> str:

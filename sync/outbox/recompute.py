@@ -19,7 +19,7 @@ from typing import NamedTuple
 from django.db import connection, transaction
 from django.utils import timezone
 
-from accounts.bulk import id_set
+from accounts.bulk import column_in, id_set
 from accounts.models import AmazonAccount
 from profiles.rules import Result
 from selling_lists.models import Listing, ListingStatus, SellingList
@@ -77,10 +77,12 @@ def _listing_ids(listing_ids, variant_ids) -> list[int]:
     ids: set[int] = set()
     listings = Listing.objects.order_by()
     if listing_ids is not None:
-        ids.update(listings.filter(pk__in=id_set(set(listing_ids))).values_list("pk", flat=True))
+        ids.update(
+            listings.filter(column_in(Listing, "id", set(listing_ids))).values_list("pk", flat=True)
+        )
     if variant_ids is not None:
-        wanted = id_set(set(variant_ids))
-        ids.update(listings.filter(variant_id__in=wanted).values_list("pk", flat=True))
+        wanted = column_in(Listing, "variant_id", set(variant_ids))
+        ids.update(listings.filter(wanted).values_list("pk", flat=True))
     return sorted(ids)
 
 

@@ -5,7 +5,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from accounts.bulk import id_set, insert_rows, update_from_rows
+from accounts.bulk import column_in, id_set, insert_rows, update_from_rows
 from selling_lists.models import Listing, ListingStatus
 from sync.models import PushReason, PushState, QtyPush
 from tests.factories import ListingFactory, VariantFactory
@@ -30,6 +30,22 @@ def test_id_set_filters_by_thousands_of_ids_with_one_parameter():
 def test_id_set_of_no_ids_matches_nothing():
     VariantFactory()
     assert not type(VariantFactory()).objects.filter(pk__in=id_set([])).exists()
+
+
+@pytest.mark.parametrize("extra", [0, 100_000])
+def test_column_in_filters_like_id_set_with_one_parameter(extra):
+    variants = VariantFactory.create_batch(3)
+    Variant = type(variants[0])
+    wanted = [variants[0].pk, variants[2].pk, *range(10**6, 10**6 + extra)]
+
+    with CaptureQueriesContext(connection) as ctx:
+        found = set(
+            Variant.objects.filter(column_in(Variant, "id", wanted)).values_list("pk", flat=True)
+        )
+
+    assert found == {variants[0].pk, variants[2].pk}
+    assert len(ctx.captured_queries) == 1
+    assert not Variant.objects.filter(column_in(Variant, "id", [])).exists()
 
 
 def test_update_from_rows_writes_each_row_its_own_values_including_nulls_and_text():
