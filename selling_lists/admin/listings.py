@@ -11,7 +11,7 @@ from django.urls import path
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
-from accounts.admin_large import EstimatedCountPaginator, sku_first_search
+from accounts.admin_large import EstimatedCountPaginator, indexed_search, sku_first_search
 from profiles.models import GlobalProfile
 from sync.admin import QtyPushInline
 from sync.history import listing_history
@@ -196,10 +196,14 @@ class ListingAdmin(admin.ModelAdmin):
 
     def get_search_results(self, request, queryset, search_term):
         """A SKU, typed whole or its start, is found on the SKU index; anything else (titles,
-        ASIN) falls back to the substring search of `search_fields`."""
+        ASIN) falls back to the substring search of `search_fields`, each table searched on its
+        trigram indexes (`indexed_search`)."""
         by_sku = sku_first_search(queryset, search_term)
         if by_sku is not None:
             return by_sku, False
+        found = indexed_search(queryset, self.search_fields, search_term)
+        if found is not None:
+            return found, False
         return super().get_search_results(request, queryset, search_term)
 
     def get_changelist(self, request, **kwargs):
