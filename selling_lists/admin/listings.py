@@ -3,7 +3,7 @@
 from django.contrib import admin
 from django.contrib.admin.views.main import ChangeList
 from django.core.exceptions import PermissionDenied
-from django.db.models import F
+from django.db.models import Exists, F, OuterRef
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
@@ -78,6 +78,24 @@ class OutOfSyncFilter(admin.SimpleListFilter):
         return queryset
 
 
+class ListedRelationFilter(admin.RelatedFieldListFilter):
+    """The accounts, marketplaces or profiles of the Selling Lists that hold listings, read from
+    the few Selling Lists. Equal to RelatedOnlyFieldListFilter's choices (a listing's account
+    and marketplace are its list's, locked while it has listings) without its DISTINCT over
+    every listing, which cost 0.2 s a filter at 100,000 (docs/BENCHMARKS.md)."""
+
+    def field_choices(self, field, request, model_admin):
+        relation = self.field_path.removeprefix("selling_list__")
+        holding = SellingList.objects.filter(
+            Exists(Listing.objects.filter(selling_list=OuterRef("pk")))
+        )
+        return field.get_choices(
+            include_blank=False,
+            ordering=self.field_admin_ordering(field, request, model_admin),
+            limit_choices_to={"pk__in": holding.values(f"{relation}__pk")},
+        )
+
+
 class ListingChangeList(ChangeList):
     """Computes the Result of the page's rows in one batch: no query per row."""
 
@@ -100,9 +118,9 @@ class ListingAdmin(admin.ModelAdmin):
         StateFilter,
         OutOfSyncFilter,
         "selling_list",
-        ("amazon_account", admin.RelatedOnlyFieldListFilter),
-        ("marketplace", admin.RelatedOnlyFieldListFilter),
-        ("selling_list__profile", admin.RelatedOnlyFieldListFilter),
+        ("amazon_account", ListedRelationFilter),
+        ("marketplace", ListedRelationFilter),
+        ("selling_list__profile", ListedRelationFilter),
         "fulfillment_channel",
         "paused",
         "stock_missing",
