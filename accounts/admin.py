@@ -10,7 +10,7 @@ from sync.orders.admin import import_orders_now
 from sync.outbox.actions import account_switches_changed
 from sync.tasks import connect_store_task
 
-from .admin_large import EstimatedCountPaginator, sku_first_search
+from .admin_large import EstimatedCountPaginator, indexed_search, sku_first_search
 from .admin_mixins import ReadOnlyAdminMixin
 from .forms import AmazonAccountForm, ShopifyStoreForm, describe_secret
 from .models import (
@@ -365,10 +365,13 @@ class VariantAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     def get_search_results(self, request, queryset, search_term):
         """A SKU, typed whole or its start, is found on the SKU index; anything else falls back
-        to the substring search of `search_fields`."""
+        to the substring search of `search_fields`, each table on its trigram indexes."""
         by_sku = sku_first_search(queryset, search_term)
         if by_sku is not None:
             return by_sku, False
+        found = indexed_search(queryset, self.search_fields, search_term)
+        if found is not None:
+            return found, False
         return super().get_search_results(request, queryset, search_term)
 
     @admin.display(description="available (active locations)", ordering="_available")

@@ -271,8 +271,9 @@ class Product(models.Model):
 
     class Meta:
         ordering = ["title"]
-        # The Variants changelist sorts by product title: read in that order, cut at a page.
-        indexes = [models.Index(fields=["title"], name="product_title")]
+        # The Variants changelist sorts by product title: read in that order, cut at a page
+        # (with the id, a deep page joins its variants from the index alone).
+        indexes = [models.Index(fields=["title", "id"], name="product_title_id")]
         constraints = [
             models.UniqueConstraint(fields=["store", "shopify_id"], name="unique_product_per_store")
         ]
@@ -313,6 +314,9 @@ class Variant(models.Model):
             models.Index(
                 fields=["sku"], opclasses=["varchar_pattern_ops"], name="variant_sku_prefix"
             ),
+            # The Variants changelist's order within a product (title, then -id, which the admin
+            # adds): `?p=500` walks products by title and reads each one's variants from here.
+            models.Index(fields=["product", "title", "-id"], name="variant_product_order"),
         ]
 
     def __str__(self):

@@ -6,8 +6,9 @@ Per configuration and size N, on a fresh database: the mirror is built as `bench
 builds it (N variants at 2 locations, N listings in one Selling List), statistics are gathered
 (VACUUM ANALYZE on PostgreSQL, as autovacuum would), then a fresh process signs in a superuser
 with Django's test client and requests each page `--runs` times after one warm-up: wall time of
-the whole request (middleware, queries, template) and the number of SQL queries. The Update Qty
-page is the Selling List's action on the one list of N listings (POST, not confirmed).
+the whole request (middleware, queries, template), the time of its SQL queries (`sql_ms`, as
+Django's debug cursor times them) and their number. The Update Qty page is the Selling List's
+action on the one list of N listings (POST, not confirmed).
 Prints one JSON line; `--measure` alone measures the database in DATABASE_URL.
 """
 
@@ -143,7 +144,7 @@ def measure(runs: int) -> None:
         if method == "post":
             params = {**params, "_selected_action": [list_id]}
         url = reverse(url_name)
-        samples, queries = [], []
+        samples, queries, sql = [], [], []
         for run in range(runs + 1):
             with CaptureQueriesContext(connection) as ctx:
                 start = time.perf_counter()
@@ -153,11 +154,13 @@ def measure(runs: int) -> None:
             if run:  # the first request warms caches
                 samples.append(seconds * 1000)
                 queries.append(len(ctx))
+                sql.append(sum(float(q["time"]) for q in ctx.captured_queries) * 1000)
         cl = response.context.get("cl") if response.context else None
         results[name] = {
             "median_ms": round(statistics.median(samples), 1),
             "min_ms": round(min(samples), 1),
             "max_ms": round(max(samples), 1),
+            "sql_ms": round(statistics.median(sql), 1),  # the queries' own time, summed
             "queries": queries[0],
             "rows": len(cl.result_list) if cl is not None else len(response.context["rows"]),
             "count_shown": cl.result_count if cl is not None else response.context["total"],

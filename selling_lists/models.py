@@ -249,7 +249,8 @@ class Listing(models.Model):
         # The Listings changelist at 300,000 rows (docs/BENCHMARKS.md): its order (sku, then
         # -id, which the admin adds to make it total) and each filter followed by that order,
         # so a page is read from an index and cut at 100 rows instead of sorting the table.
-        # Rare values get partial indexes, which cost nothing when a row does not match.
+        # Rare values get partial indexes, which cost nothing when a row does not match. The
+        # search's trigram indexes (sku, asin) are PostgreSQL's only: in migration 0005.
         indexes = [
             models.Index(fields=["sku", "-id"], name="listing_sku_order"),
             models.Index(
@@ -267,6 +268,12 @@ class Listing(models.Model):
                 fields=["sku", "-id"],
                 condition=Q(fulfillment_channel="FBA"),
                 name="listing_fba_sku",
+            ),
+            # The "Out of sync" filter (selectors.listings_out_of_sync): few rows when healthy.
+            models.Index(
+                fields=["sku", "-id"],
+                condition=Q(status__in=OUT_OF_SYNC_STATES),
+                name="listing_unsynced_sku",
             ),
         ]
 

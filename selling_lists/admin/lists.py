@@ -4,7 +4,8 @@ import csv
 
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count
+from django.db.models import Count, IntegerField, OuterRef, Subquery
+from django.db.models.functions import Coalesce
 from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
@@ -83,7 +84,17 @@ class SellingListAdmin(admin.ModelAdmin):
         return jobs_started_response(request, jobs)
 
     def get_queryset(self, request):
-        return super().get_queryset(request).annotate(_listings=Count("listings"))
+        # A count per row shown (an index-only scan), not a GROUP BY over every listing: the
+        # actions' and the marketplace filter's queries leave it out (docs/BENCHMARKS.md).
+        listings = (
+            Listing.objects.filter(selling_list=OuterRef("pk"))
+            .order_by()
+            .values("selling_list")
+            .annotate(n=Count("pk"))
+            .values("n")
+        )
+        count = Coalesce(Subquery(listings, output_field=IntegerField()), 0)
+        return super().get_queryset(request).annotate(_listings=count)
 
     @admin.action(
         description="Update Qty on Amazon (all listings of the list)", permissions=["change"]

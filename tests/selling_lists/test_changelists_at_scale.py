@@ -21,11 +21,16 @@ PAGES = [
     (LISTINGS, {"q": "BULK-0000"}),
     (LISTINGS, {"q": "bulk-00001"}),
     (LISTINGS, {"q": "Candle"}),
+    (LISTINGS, {"q": "candle v1"}),  # words in two tables
+    (LISTINGS, {"sync": "out", "p": "2"}),
+    (LISTINGS, {"sync": "in"}),
     (LISTINGS, {"status__exact": "pending", "p": "2"}),
     (LISTINGS, {"stock_missing__exact": "0", "o": "-1"}),
     (VARIANTS, {}),
     (VARIANTS, {"q": "BULK-0000"}),
     (VARIANTS, {"tracked__exact": "1", "p": "2"}),
+    (VARIANTS, {"q": "candle"}),
+    (VARIANTS, {"p": "3"}),
 ]
 
 
