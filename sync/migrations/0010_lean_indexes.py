@@ -9,7 +9,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('accounts', '0008_store_metafields_read_at'),
-        ('selling_lists', '0005_lean_indexes'),
+        ('selling_lists', '0006_lean_indexes'),
         ('sync', '0009_metrics_indexes'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]

@@ -8,7 +8,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('accounts', '0008_store_metafields_read_at'),
-        ('selling_lists', '0004_convergence'),
+        ('selling_lists', '0005_changelist_search_sync'),
     ]
 
     operations = [
