@@ -18,6 +18,7 @@ the admin shows). Prints one JSON line.
 from __future__ import annotations
 
 import argparse
+import cProfile
 import json
 import statistics
 import sys
@@ -29,7 +30,7 @@ INTERVAL_S = 3600  # STOCKLINK_RECONCILE_SECONDS' default
 GOAL_S = 300  # issue 12: 300k listings in at most 5 minutes
 
 
-def drive(size: int, runs: int) -> None:
+def drive(size: int, runs: int, profile: str = "") -> None:
     sys.path.insert(0, str(ROOT))
     import django
 
@@ -72,9 +73,15 @@ def drive(size: int, runs: int) -> None:
                 cursor.execute("VACUUM ANALYZE")  # as autovacuum would between passes
         queries = 0
         with connection.execute_wrapper(count):
+            profiler = cProfile.Profile() if profile else None
             began = time.perf_counter()
+            if profiler:
+                profiler.enable()
             summary = reconcile_run()
             seconds = time.perf_counter() - began
+            if profiler:
+                profiler.disable()
+                profiler.dump_stats(f"{profile}.{size}.{run}")
         recorded = ReconcileRun.objects.latest("started_at")
         samples.append(seconds)
         per_run.append(
@@ -109,10 +116,11 @@ def main():
     parser.add_argument("--sizes", default="10000,100000,300000")
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--configs", default="postgres")
+    parser.add_argument("--profile", default="", help="dump cProfile stats of each pass here")
     parser.add_argument("--drive", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.drive:
-        drive(args.drive, args.runs)
+        drive(args.drive, args.runs, args.profile)
         return
 
     from _stack import Stack, Unavailable
@@ -125,7 +133,12 @@ def main():
                 # A worker runs the sandbox's bulk operation (a task, as Shopify runs it apart).
                 with Stack(config=config, worker=True, beat=False) as st:
                     out = st.run_driver(
-                        ["bench/reconcile.py", f"--drive={size}", f"--runs={args.runs}"],
+                        [
+                            "bench/reconcile.py",
+                            f"--drive={size}",
+                            f"--runs={args.runs}",
+                            *([f"--profile={args.profile}"] if args.profile else []),
+                        ],
                         timeout=7200,
                     )
                     results[config][str(size)] = json.loads(out.strip().splitlines()[-1])
