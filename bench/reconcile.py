@@ -62,10 +62,12 @@ def drive(size: int, runs: int, profile: str = "") -> None:
 
     samples, per_run = [], []
     for run in range(runs):
-        ShopifyLevel.objects.extra(where=[f"id %% {step} = {run}"]).update(
+        # Ids follow the seed's SKU numbers, and every 50th SKU is untracked (no Result, so no
+        # drift): residues 0 and 50 would pick only those. 10+run and 60+run pick tracked ones.
+        changed = ShopifyLevel.objects.extra(where=[f"id %% {step} = {10 + run % 40}"]).update(
             available=F("available") + 3
         )
-        AmazonListing.objects.extra(where=[f"id %% {step} = {(run + 50) % step}"]).update(
+        edited = AmazonListing.objects.extra(where=[f"id %% {step} = {60 + run % 40}"]).update(
             quantity=F("quantity") + 1
         )
         if connection.vendor == "postgresql":
@@ -89,6 +91,8 @@ def drive(size: int, runs: int, profile: str = "") -> None:
                 "s": round(seconds, 2),
                 "recorded_s": recorded.seconds,
                 "queries": queries,
+                "shopify_changed": changed,
+                "amazon_edited": edited,
                 "read_back": summary.read_back,
                 "drifted": summary.drifted,
                 "variants": summary.variants,
