@@ -93,6 +93,10 @@ def drive(size: int, runs: int, profile: str = "") -> None:
                 "queries": queries,
                 "shopify_changed": changed,
                 "amazon_edited": edited,
+                "amazon_s": round(summary.amazon_seconds, 2),
+                "shopify_s": round(summary.shopify_seconds, 2),
+                "recompute_s": round(summary.recompute_seconds, 2),
+                **sandbox_seconds(),
                 "read_back": summary.read_back,
                 "drifted": summary.drifted,
                 "variants": summary.variants,
@@ -113,6 +117,22 @@ def drive(size: int, runs: int, profile: str = "") -> None:
             }
         )
     )
+
+
+def sandbox_seconds() -> dict:
+    """How long the sandbox took to produce the pass's listings report and bulk operation file
+    (Amazon's and Shopify's own work, which the pass waits for)."""
+    from sandbox.amazon.models import Report
+    from sandbox.shopify.models import BulkOperation
+
+    report = Report.objects.latest("pk")
+    operation = BulkOperation.objects.latest("pk")
+    return {
+        "sandbox_report_s": round(
+            (report.processing_end_time - report.processing_start_time).total_seconds(), 2
+        ),
+        "sandbox_bulk_s": round((operation.completed_at - operation.created_at).total_seconds(), 2),
+    }
 
 
 def main():

@@ -4,6 +4,7 @@ Paged GraphQL reads for small shops, a bulk operation for large ones. Rows are u
 batches, so the number of queries grows with batches, not with variants.
 """
 
+import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from itertools import islice
@@ -34,6 +35,7 @@ class ImportSummary:
     variants: int = 0
     levels: int = 0
     variant_ids: set[int] = field(default_factory=set)
+    recompute_seconds: float = 0.0  # of the listings fed by these variants
 
     def __str__(self):
         variants = ngettext("%(n)d variant", "%(n)d variants", self.variants)
@@ -90,7 +92,9 @@ def catalogue_import(
             _upsert_metafields(store, batch, key)
 
     ShopifyStore.objects.filter(pk=store.pk).update(catalogue_imported_at=timezone.now())
+    began = time.monotonic()
     listings_recompute(variant_ids=summary.variant_ids, reason=reason)
+    summary.recompute_seconds = time.monotonic() - began
     return summary
 
 
