@@ -4,6 +4,7 @@
     column_in(model, column, ids)             the same as a filter, sized by the planner
     update_from_rows(model, columns, rows)    one UPDATE … FROM the rows, joined on the id
     insert_rows(model, columns, rows)         one INSERT … SELECT from the rows
+    upsert_rows(model, columns, rows, …)      the same, ON CONFLICT … DO UPDATE
 
 A recompute of 100,000 listings reads and writes in batches of thousands of rows. Thousands of
 placeholders per statement, or one statement per row, were most of its time (docs/BENCHMARKS.md):
@@ -131,5 +132,40 @@ def insert_rows(model: type[Model], columns: Sequence[str], rows: Sequence[Seque
     names = ", ".join(quote(c) for c in columns)
     values = ", ".join(_value(model, c) for c in columns)
     sql = f"INSERT INTO {quote(model._meta.db_table)} ({names}) SELECT {values} FROM {source}"
+    with _cursor() as cursor:
+        cursor.execute(sql, params)
+
+
+def upsert_rows(
+    model: type[Model],
+    columns: Sequence[str],
+    rows: Sequence[Sequence],
+    *,
+    unique: Sequence[str],
+    update: Sequence[str],
+    changed_only: bool = False,
+) -> None:
+    """INSERT `rows`, or UPDATE the `update` columns of the row with the same `unique` columns,
+    in one statement (a key must not appear twice in `rows`). `changed_only`: leave a row whose
+    `update` columns already hold those values untouched (no new row version to vacuum)."""
+    if not rows:
+        return
+    quote = connection.ops.quote_name
+    table = quote(model._meta.db_table)
+    source, params = _source(model, columns, rows)
+    names = ", ".join(quote(c) for c in columns)
+    values = ", ".join(_value(model, c) for c in columns)
+    sets = ", ".join(f"{quote(c)} = excluded.{quote(c)}" for c in update)
+    where = ""
+    if changed_only:
+        differs = "IS DISTINCT FROM" if _postgres() else "IS NOT"
+        where = " WHERE " + " OR ".join(
+            f"{table}.{quote(c)} {differs} excluded.{quote(c)}" for c in update
+        )
+    # `WHERE true`: SQLite would otherwise read ON CONFLICT as a join's ON.
+    sql = (
+        f"INSERT INTO {table} ({names}) SELECT {values} FROM {source} WHERE true "
+        f"ON CONFLICT ({', '.join(quote(c) for c in unique)}) DO UPDATE SET {sets}{where}"
+    )
     with _cursor() as cursor:
         cursor.execute(sql, params)

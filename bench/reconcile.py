@@ -18,6 +18,7 @@ the admin shows). Prints one JSON line.
 from __future__ import annotations
 
 import argparse
+import cProfile
 import json
 import statistics
 import sys
@@ -29,7 +30,7 @@ INTERVAL_S = 3600  # STOCKLINK_RECONCILE_SECONDS' default
 GOAL_S = 300  # issue 12: 300k listings in at most 5 minutes
 
 
-def drive(size: int, runs: int) -> None:
+def drive(size: int, runs: int, profile: str = "") -> None:
     sys.path.insert(0, str(ROOT))
     import django
 
@@ -61,10 +62,12 @@ def drive(size: int, runs: int) -> None:
 
     samples, per_run = [], []
     for run in range(runs):
-        ShopifyLevel.objects.extra(where=[f"id %% {step} = {run}"]).update(
+        # Ids follow the seed's SKU numbers, and every 50th SKU is untracked (no Result, so no
+        # drift): residues 0 and 50 would pick only those. 10+run and 60+run pick tracked ones.
+        changed = ShopifyLevel.objects.extra(where=[f"id %% {step} = {10 + run % 40}"]).update(
             available=F("available") + 3
         )
-        AmazonListing.objects.extra(where=[f"id %% {step} = {(run + 50) % step}"]).update(
+        edited = AmazonListing.objects.extra(where=[f"id %% {step} = {60 + run % 40}"]).update(
             quantity=F("quantity") + 1
         )
         if connection.vendor == "postgresql":
@@ -72,9 +75,15 @@ def drive(size: int, runs: int) -> None:
                 cursor.execute("VACUUM ANALYZE")  # as autovacuum would between passes
         queries = 0
         with connection.execute_wrapper(count):
+            profiler = cProfile.Profile() if profile else None
             began = time.perf_counter()
+            if profiler:
+                profiler.enable()
             summary = reconcile_run()
             seconds = time.perf_counter() - began
+            if profiler:
+                profiler.disable()
+                profiler.dump_stats(f"{profile}.{size}.{run}")
         recorded = ReconcileRun.objects.latest("started_at")
         samples.append(seconds)
         per_run.append(
@@ -82,6 +91,12 @@ def drive(size: int, runs: int) -> None:
                 "s": round(seconds, 2),
                 "recorded_s": recorded.seconds,
                 "queries": queries,
+                "shopify_changed": changed,
+                "amazon_edited": edited,
+                "amazon_s": round(summary.amazon_seconds, 2),
+                "shopify_s": round(summary.shopify_seconds, 2),
+                "recompute_s": round(summary.recompute_seconds, 2),
+                **sandbox_seconds(),
                 "read_back": summary.read_back,
                 "drifted": summary.drifted,
                 "variants": summary.variants,
@@ -104,15 +119,32 @@ def drive(size: int, runs: int) -> None:
     )
 
 
+def sandbox_seconds() -> dict:
+    """How long the sandbox took to produce the pass's listings report and bulk operation file
+    (Amazon's and Shopify's own work, which the pass waits for)."""
+    from sandbox.amazon.models import Report
+    from sandbox.shopify.models import BulkOperation
+
+    report = Report.objects.latest("pk")
+    operation = BulkOperation.objects.latest("pk")
+    return {
+        "sandbox_report_s": round(
+            (report.processing_end_time - report.processing_start_time).total_seconds(), 2
+        ),
+        "sandbox_bulk_s": round((operation.completed_at - operation.created_at).total_seconds(), 2),
+    }
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--sizes", default="10000,100000,300000")
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--configs", default="postgres")
+    parser.add_argument("--profile", default="", help="dump cProfile stats of each pass here")
     parser.add_argument("--drive", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.drive:
-        drive(args.drive, args.runs)
+        drive(args.drive, args.runs, args.profile)
         return
 
     from _stack import Stack, Unavailable
@@ -125,7 +157,12 @@ def main():
                 # A worker runs the sandbox's bulk operation (a task, as Shopify runs it apart).
                 with Stack(config=config, worker=True, beat=False) as st:
                     out = st.run_driver(
-                        ["bench/reconcile.py", f"--drive={size}", f"--runs={args.runs}"],
+                        [
+                            "bench/reconcile.py",
+                            f"--drive={size}",
+                            f"--runs={args.runs}",
+                            *([f"--profile={args.profile}"] if args.profile else []),
+                        ],
                         timeout=7200,
                     )
                     results[config][str(size)] = json.loads(out.strip().splitlines()[-1])

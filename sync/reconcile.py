@@ -40,6 +40,11 @@ class ReconcileSummary:
     variants: int = 0
     errors: list[str] = field(default_factory=list)
     skipped: str = ""  # why this pass did nothing (another one is running)
+    # Where the time went: Amazon's read-back; Shopify's re-read (bulk operation, download,
+    # upserts) and, within it, the recompute of the listings.
+    amazon_seconds: float = 0.0
+    shopify_seconds: float = 0.0
+    recompute_seconds: float = 0.0
 
     def __str__(self):
         if self.skipped:
@@ -114,6 +119,14 @@ def reconcile_run() -> ReconcileSummary:
         )
         run.errors = "\n".join(summary.errors)
         run.save()
+    logger.info(
+        "reconcile took %.1f s: Amazon read-back %.1f s, Shopify re-read %.1f s "
+        "(of which recompute %.1f s)",
+        run.seconds,
+        summary.amazon_seconds,
+        summary.shopify_seconds,
+        summary.recompute_seconds,
+    )
     if run.seconds > run.interval_seconds:
         logger.warning(
             "reconcile took %.0f s, longer than its interval of %.0f s",
@@ -140,6 +153,7 @@ def _run_start() -> ReconcileRun | None:
 
 
 def _reconcile(summary: ReconcileSummary) -> None:
+    began = time.monotonic()
     for account in AmazonAccount.objects.filter(inventory_sync_enabled=True):
         for marketplace_id in account.marketplaces.values_list("pk", flat=True):
             try:
@@ -151,10 +165,14 @@ def _reconcile(summary: ReconcileSummary) -> None:
                 continue
             summary.read_back += read
             summary.drifted += drifted
+    summary.amazon_seconds = time.monotonic() - began
+    began = time.monotonic()
     for store in ShopifyStore.objects.all():
         try:
-            summary.variants += catalogue_import(
-                store=store, bulk=True, reason=PushReason.RECONCILE
-            ).variants
+            imported = catalogue_import(store=store, bulk=True, reason=PushReason.RECONCILE)
         except MarketplaceError as error:
             summary.errors.append(f"{store}: {error.message}")
+            continue
+        summary.variants += imported.variants
+        summary.recompute_seconds += imported.recompute_seconds
+    summary.shopify_seconds = time.monotonic() - began

@@ -23,6 +23,7 @@ from graphql import (
     validate,
 )
 
+from .bulk_exec import compile_plan, execute_plan
 from .models import BulkOperation
 from .resolvers import Context, field_resolver, type_resolver
 from .schema import admin_schema
@@ -128,12 +129,28 @@ def flatten(node: dict, parent_id: str | None, out: list[dict]) -> None:
         flatten(child, node.get("id"), out)
 
 
+def _execute(schema, document, plan, ctx) -> dict | None:
+    if plan is not None:
+        return execute_plan(plan, schema, ctx)
+    result = execute(
+        schema,
+        document,
+        context_value=ctx,
+        field_resolver=field_resolver,
+        type_resolver=type_resolver,
+    )
+    if result.errors:
+        raise result.errors[0]
+    return result.data
+
+
 def run(operation: BulkOperation) -> None:
     """Execute the operation's query over every object and write its result file."""
     operation.status = BulkOperation.Status.RUNNING
     operation.save(update_fields=["status"])
     schema = admin_schema()
     document = parse(operation.query)
+    plan = compile_plan(schema, document)  # None: graphql-core runs it (bulk_exec)
     path = result_path(operation)
     path.parent.mkdir(parents=True, exist_ok=True)
     objects = roots = 0
@@ -142,17 +159,9 @@ def run(operation: BulkOperation) -> None:
         with path.open("w", encoding="utf-8") as out:
             while True:
                 ctx = Context(shop=operation.shop, bulk=True, bulk_window=(after_pk, CHUNK))
-                result = execute(
-                    schema,
-                    document,
-                    context_value=ctx,
-                    field_resolver=field_resolver,
-                    type_resolver=type_resolver,
-                )
-                if result.errors:
-                    raise result.errors[0]
+                data = _execute(schema, document, plan, ctx)
                 lines: list[dict] = []
-                for value in (result.data or {}).values():
+                for value in (data or {}).values():
                     if _looks_like_connection(value):
                         for node in _connection_nodes(value):
                             if node is not None:

@@ -102,16 +102,17 @@ class ShopifyClient(ShopifyGraphQL):
         query = render_variants_bulk_query(
             namespace=namespace, key=key, updated_since=updated_since
         )
-        variants: dict[str, dict] = {}
-        levels: dict[str, list[dict]] = {}
+        # Levels may come before or after their variant: each line is reduced to what we keep
+        # as it is read (a VariantStock, a location → available pair), not held as parsed JSON.
+        variants: dict[str, VariantStock] = {}
+        available: dict[str, dict[int, int]] = {}
         for row in self.run_bulk_query(query):
             parent = row.get("__parentId")
             if parent is None:
-                variants[row["id"]] = row
+                variants[row["id"]] = variant_stock(row, available.setdefault(row["id"], {}))
             else:
-                levels.setdefault(parent, []).append(row)
-        for gid, node in variants.items():
-            yield variant_stock(node, levels_of({"nodes": levels.get(gid, [])}))
+                available.setdefault(parent, {}).update(levels_of({"nodes": [row]}))
+        yield from variants.values()
 
     def inventory_levels_for_items(
         self, item_ids: Iterable[int], *, max_locations: int = 10

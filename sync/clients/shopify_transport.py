@@ -310,7 +310,7 @@ class ShopifyGraphQL:
             if time.monotonic() > deadline:
                 raise TransientError(f"Bulk operation {operation_id} still {status}")
             self._sleep(interval)
-            interval = min(interval * 1.5, 10.0)
+            interval = min(interval * 1.5, 5.0)
         if not operation.get("url"):
             return  # nothing matched
         try:

@@ -4,14 +4,16 @@ Paged GraphQL reads for small shops, a bulk operation for large ones. Rows are u
 batches, so the number of queries grows with batches, not with variants.
 """
 
+import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from itertools import islice
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import ngettext
 
+from accounts.bulk import id_set, upsert_rows
 from accounts.models import InventoryLevel, Location, MetafieldValue, Product, ShopifyStore, Variant
 from profiles.models import GlobalProfile, StockSource
 
@@ -21,7 +23,7 @@ from ..clients.shopify_data import VariantStock
 from ..models import PushReason
 from ..outbox.recompute import listings_recompute
 
-BATCH = 1000
+BATCH = 5000
 # Above this many variants already mirrored, a re-import uses a bulk operation.
 BULK_THRESHOLD = 5000
 DEFAULT_METAFIELD = ("stocklink", "amazon_qty")
@@ -33,6 +35,7 @@ class ImportSummary:
     variants: int = 0
     levels: int = 0
     variant_ids: set[int] = field(default_factory=set)
+    recompute_seconds: float = 0.0  # of the listings fed by these variants
 
     def __str__(self):
         variants = ngettext("%(n)d variant", "%(n)d variants", self.variants)
@@ -89,7 +92,9 @@ def catalogue_import(
             _upsert_metafields(store, batch, key)
 
     ShopifyStore.objects.filter(pk=store.pk).update(catalogue_imported_at=timezone.now())
+    began = time.monotonic()
     listings_recompute(variant_ids=summary.variant_ids, reason=reason)
+    summary.recompute_seconds = time.monotonic() - began
     return summary
 
 
@@ -117,40 +122,31 @@ def _import_locations(store: ShopifyStore, client: ShopifyApi) -> dict[int, Loca
 def _upsert_variants(
     store: ShopifyStore, batch: list[VariantStock], locations: dict[int, Location], *, metafield
 ) -> tuple[set[int], int]:
+    """Products, variants, levels and the metafield of a batch: a constant number of set-based
+    statements (accounts.bulk), no model objects; a product or variant Shopify did not change
+    is not rewritten."""
     now = timezone.now()
-    Product.objects.bulk_create(
-        {
-            row.product_id: Product(store=store, shopify_id=row.product_id, title=row.product_title)
-            for row in batch
-        }.values(),
-        update_conflicts=True,
-        unique_fields=["store", "shopify_id"],
-        update_fields=["title"],
+    stamp = connection.ops.adapt_datetimefield_value(now)
+    titles = {row.product_id: row.product_title for row in batch}
+    upsert_rows(
+        Product,
+        ["store_id", "shopify_id", "title"],
+        [(store.pk, shopify_id, title) for shopify_id, title in titles.items()],
+        unique=["store_id", "shopify_id"],
+        update=["title"],
+        changed_only=True,
     )
     products = dict(
-        Product.objects.filter(
-            store=store, shopify_id__in={r.product_id for r in batch}
-        ).values_list("shopify_id", "pk")
+        Product.objects.filter(store=store, shopify_id__in=id_set(titles)).values_list(
+            "shopify_id", "pk"
+        )
     )
-    Variant.objects.bulk_create(
+    upsert_rows(
+        Variant,
         [
-            Variant(
-                store=store,
-                product_id=products[row.product_id],
-                shopify_id=row.id,
-                title=row.title,
-                sku=row.sku,
-                inventory_item_id=row.inventory_item_id,
-                tracked=row.tracked,
-                inventory_policy=row.inventory_policy or "DENY",
-                updated_at=row.updated_at or now,
-            )
-            for row in batch
-        ],
-        update_conflicts=True,
-        unique_fields=["store", "shopify_id"],
-        update_fields=[
-            "product",
+            "store_id",
+            "shopify_id",
+            "product_id",
             "title",
             "sku",
             "inventory_item_id",
@@ -158,65 +154,85 @@ def _upsert_variants(
             "inventory_policy",
             "updated_at",
         ],
+        [
+            (
+                store.pk,
+                row.id,
+                products[row.product_id],
+                row.title,
+                row.sku,
+                row.inventory_item_id,
+                row.tracked,
+                row.inventory_policy or "DENY",
+                connection.ops.adapt_datetimefield_value(row.updated_at)
+                if row.updated_at
+                else stamp,
+            )
+            for row in batch
+        ],
+        unique=["store_id", "shopify_id"],
+        update=[
+            "product_id",
+            "title",
+            "sku",
+            "inventory_item_id",
+            "tracked",
+            "inventory_policy",
+            "updated_at",
+        ],
+        changed_only=True,
     )
     variants = dict(
-        Variant.objects.filter(store=store, shopify_id__in=[r.id for r in batch]).values_list(
+        Variant.objects.filter(store=store, shopify_id__in=id_set(r.id for r in batch)).values_list(
             "shopify_id", "pk"
         )
     )
+    # Every level is stamped with this read's time (older webhooks then lose to it).
     levels = [
-        InventoryLevel(
-            variant_id=variants[row.id],
-            location=locations[location_id],
-            available=available,
-            updated_at=now,
-        )
+        (variants[row.id], locations[location_id].pk, available, stamp)
         for row in batch
         for location_id, available in row.available.items()
         if location_id in locations
     ]
-    InventoryLevel.objects.bulk_create(
+    upsert_rows(
+        InventoryLevel,
+        ["variant_id", "location_id", "available", "updated_at"],
         levels,
-        update_conflicts=True,
-        unique_fields=["variant", "location"],
-        update_fields=["available", "updated_at"],
+        unique=["variant_id", "location_id"],
+        update=["available", "updated_at"],
     )
     # A level Shopify no longer reports (item disconnected from a location) is gone.
-    stale = InventoryLevel.objects.filter(variant_id__in=variants.values()).exclude(updated_at=now)
+    stale = InventoryLevel.objects.filter(variant_id__in=id_set(variants.values())).exclude(
+        updated_at=now
+    )
     stale.delete()
-    _upsert_metafields(store, batch, metafield, variants=variants, now=now)
+    _upsert_metafields(store, batch, metafield, variants=variants, stamp=stamp)
     return set(variants.values()), len(levels)
 
 
-def _upsert_metafields(store, batch, key, *, variants=None, now=None) -> None:
+def _upsert_metafields(store, batch, key, *, variants=None, stamp=None) -> None:
     namespace, name = key
-    now = now or timezone.now()
+    if stamp is None:
+        stamp = connection.ops.adapt_datetimefield_value(timezone.now())
     if variants is None:
         variants = dict(
-            Variant.objects.filter(store=store, shopify_id__in=[r.id for r in batch]).values_list(
-                "shopify_id", "pk"
-            )
+            Variant.objects.filter(
+                store=store, shopify_id__in=id_set(r.id for r in batch)
+            ).values_list("shopify_id", "pk")
         )
-    present = [row for row in batch if row.metafield_value is not None and row.id in variants]
-    MetafieldValue.objects.bulk_create(
+    upsert_rows(
+        MetafieldValue,
+        ["variant_id", "namespace", "key", "value", "updated_at"],
         [
-            MetafieldValue(
-                variant_id=variants[row.id],
-                namespace=namespace,
-                key=name,
-                value=row.metafield_value,
-                updated_at=now,
-            )
-            for row in present
+            (variants[row.id], namespace, name, row.metafield_value, stamp)
+            for row in batch
+            if row.metafield_value is not None and row.id in variants
         ],
-        update_conflicts=True,
-        unique_fields=["variant", "namespace", "key"],
-        update_fields=["value", "updated_at"],
+        unique=["variant_id", "namespace", "key"],
+        update=["value", "updated_at"],
     )
-    MetafieldValue.objects.filter(
-        variant_id__in=[
-            variants[row.id] for row in batch if row.metafield_value is None and row.id in variants
-        ],
-        namespace=namespace,
-        key=name,
-    ).delete()
+    gone = [variants[row.id] for row in batch if row.metafield_value is None and row.id in variants]
+    if gone:
+        MetafieldValue.objects.filter(
+            variant_id__in=id_set(gone), namespace=namespace, key=name
+        ).delete()

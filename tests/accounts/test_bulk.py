@@ -106,3 +106,46 @@ def test_insert_rows_stores_json_as_the_orm_reads_it_back():
     assert [p.quantity for p in pushes] == [3, 4]
     assert pushes[0].trace == ["Shopify available over all locations = 3", "Amazon gets 3 → ok"]
     assert pushes[1].trace == []
+
+
+def test_upsert_rows_inserts_new_rows_and_updates_only_those_that_changed():
+    from accounts.bulk import upsert_rows
+    from accounts.models import Product
+
+    store = VariantFactory().store
+    B = 10**12  # ids the factory's product does not use
+    Product.objects.create(store=store, shopify_id=B + 1, title="Same")
+    Product.objects.create(store=store, shopify_id=B + 2, title="Old")
+    xmin = _row_versions(Product, store)
+
+    with CaptureQueriesContext(connection) as ctx:
+        upsert_rows(
+            Product,
+            ["store_id", "shopify_id", "title"],
+            [(store.pk, B + 1, "Same"), (store.pk, B + 2, "New"), (store.pk, B + 3, "Added")],
+            unique=["store_id", "shopify_id"],
+            update=["title"],
+            changed_only=True,
+        )
+
+    assert len(ctx.captured_queries) == 1
+    titles = dict(
+        Product.objects.filter(store=store, shopify_id__gt=B, shopify_id__lte=B + 3).values_list(
+            "shopify_id", "title"
+        )
+    )
+    assert titles == {B + 1: "Same", B + 2: "New", B + 3: "Added"}
+    if xmin:  # PostgreSQL: the unchanged row kept its place (no new row version for a no-op)
+        after = _row_versions(Product, store)
+        assert after[B + 1] == xmin[B + 1] and after[B + 2] != xmin[B + 2]
+
+
+def _row_versions(model, store) -> dict:
+    if connection.vendor != "postgresql":
+        return {}
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT shopify_id, ctid::text FROM {model._meta.db_table} WHERE store_id = %s",
+            [store.pk],
+        )
+        return dict(cursor.fetchall())

@@ -66,3 +66,35 @@ def test_a_bulk_query_without_a_connection_is_refused(shopify_shop, shopify_clie
         assert "connection" in str(exc)
     else:
         raise AssertionError("a bulk query without a connection was accepted")
+
+
+def test_the_lean_executor_answers_the_catalogue_query_as_graphql_core_does(shopify_shop):
+    from graphql import execute, parse
+
+    from sandbox.shopify.bulk_exec import compile_plan, execute_plan
+    from sandbox.shopify.models import Shop
+    from sandbox.shopify.resolvers import Context, field_resolver, type_resolver
+    from sandbox.shopify.schema import admin_schema
+
+    creds, _ = shopify_shop(variants=12, locations=2)
+    shop = Shop.objects.get(domain=creds["shop"])
+    schema = admin_schema()
+    document = parse(render_variants_bulk_query(namespace="stocklink", key="amazon_qty"))
+    plan = compile_plan(schema, document)
+    assert plan is not None
+
+    def context():
+        return Context(shop=shop, bulk=True, bulk_window=(0, 500))
+
+    expected = execute(
+        schema,
+        document,
+        context_value=context(),
+        field_resolver=field_resolver,
+        type_resolver=type_resolver,
+    )
+    assert not expected.errors
+    assert execute_plan(plan, schema, context()) == expected.data
+    # Fragments (and interfaces, directives) are left to graphql-core.
+    fragment = parse("{ locations { edges { node { ...L } } } } fragment L on Location { id }")
+    assert compile_plan(schema, fragment) is None
