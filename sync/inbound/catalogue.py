@@ -13,7 +13,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import ngettext
 
-from accounts.bulk import id_set, upsert_rows
+from accounts.bulk import column_in, id_set, upsert_rows
 from accounts.models import InventoryLevel, Location, MetafieldValue, Product, ShopifyStore, Variant
 from profiles.models import GlobalProfile, StockSource
 
@@ -202,9 +202,9 @@ def _upsert_variants(
         update=["available", "updated_at"],
     )
     # A level Shopify no longer reports (item disconnected from a location) is gone.
-    stale = InventoryLevel.objects.filter(variant_id__in=id_set(variants.values())).exclude(
-        updated_at=now
-    )
+    stale = InventoryLevel.objects.filter(
+        column_in(InventoryLevel, "variant_id", variants.values())
+    ).exclude(updated_at=now)
     stale.delete()
     _upsert_metafields(store, batch, metafield, variants=variants, stamp=stamp)
     return set(variants.values()), len(levels)
@@ -234,5 +234,5 @@ def _upsert_metafields(store, batch, key, *, variants=None, stamp=None) -> None:
     gone = [variants[row.id] for row in batch if row.metafield_value is None and row.id in variants]
     if gone:
         MetafieldValue.objects.filter(
-            variant_id__in=id_set(gone), namespace=namespace, key=name
+            column_in(MetafieldValue, "variant_id", gone), namespace=namespace, key=name
         ).delete()
