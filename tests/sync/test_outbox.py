@@ -1,7 +1,7 @@
 """The outbox: recompute → at most one pending push per listing, as the switches allow."""
 
 import pytest
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 
 from selling_lists.models import FulfillmentChannel, ListingStatus
 from sync.models import PushReason, PushState, QtyPush
@@ -259,3 +259,27 @@ def test_recompute_queries_grow_with_batches_not_rows(django_assert_max_num_quer
         listings_recompute(listing_ids=ids, reason="stock_change")
     assert len(large.captured_queries) <= len(small.captured_queries) + 2
     assert settings.SYNC_RECOMPUTE_BATCH_SIZE >= 1000
+
+
+def test_a_recompute_that_moves_most_of_a_batch_locks_the_next_as_it_reads_it(
+    settings, django_assert_max_num_queries
+):
+    """Decided unlocked first, movers locked and read again; once a batch mostly moved, the
+    next is locked by its first read (PostgreSQL: row locks). The Results are the same."""
+    if not connection.features.has_select_for_update:
+        pytest.skip("no row locks on this database")
+    settings.SYNC_RECOMPUTE_BATCH_SIZE = 2
+    listings = [stocked_listing(5 + i) for i in range(6)]
+
+    with django_assert_max_num_queries(100) as queries:
+        summary = listings_recompute(listing_ids=[x.pk for x in listings], reason="stock_change")
+
+    locking_reads = [
+        q["sql"]
+        for q in queries.captured_queries
+        if q["sql"].startswith('SELECT "selling_lists_listing"."id" AS "id"')
+    ]
+    # Batch 1: an unlocked read, then its movers locked; batches 2 and 3: one locked read each.
+    assert ["FOR UPDATE" in sql for sql in locking_reads] == [False, True, True, True]
+    assert summary.queued == 6 and summary.written == 6
+    assert sorted(QtyPush.objects.values_list("quantity", flat=True)) == [5, 6, 7, 8, 9, 10]
