@@ -65,7 +65,8 @@ def column_in(model: type[Model], column: str, ids: Iterable[int]) -> RawSQL:
 
     For one query over a whole catalogue. PostgreSQL plans `= ANY(array)` from the array's
     length; `id_set`'s subquery is guessed at 200 rows, so 100,000 ids became 100,000 index
-    probes (1.2 s, against 0.2 s for the scan this plans).
+    probes (1.2 s, against 0.2 s for the scan this plans). It names the model's table, so it
+    filters that table's own query, not a subquery (where Django aliases the table).
     """
     ids = list(ids)
     quote = connection.ops.quote_name

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import json
 import os
 import shutil
 import signal
@@ -298,3 +299,21 @@ class Stack:
 
     def __exit__(self, *exc) -> None:
         self.stop()
+
+
+def drive_sizes(script: str, *, configs: str, sizes: str, args: list[str]) -> dict:
+    """Per configuration and size, a fresh stack with a worker (no beat) and `script
+    --drive=<size> <args>` run in it; {config: {size: its JSON line}}. A configuration whose
+    services cannot be reached is skipped with the reason."""
+    results: dict = {}
+    for config in configs.split(","):
+        results[config] = {}
+        for size in [int(s) for s in sizes.split(",")]:
+            try:
+                with Stack(config=config, worker=True, beat=False) as st:
+                    out = st.run_driver([script, f"--drive={size}", *args], timeout=7200)
+                    results[config][str(size)] = json.loads(out.strip().splitlines()[-1])
+            except Unavailable as exc:
+                results[config] = {"skipped": str(exc)}
+                break
+    return results

@@ -147,28 +147,15 @@ def main():
         drive(args.drive, args.runs, args.profile)
         return
 
-    from _stack import Stack, Unavailable
+    from _stack import drive_sizes
 
-    results: dict = {}
-    for config in args.configs.split(","):
-        results[config] = {}
-        for size in [int(s) for s in args.sizes.split(",")]:
-            try:
-                # A worker runs the sandbox's bulk operation (a task, as Shopify runs it apart).
-                with Stack(config=config, worker=True, beat=False) as st:
-                    out = st.run_driver(
-                        [
-                            "bench/reconcile.py",
-                            f"--drive={size}",
-                            f"--runs={args.runs}",
-                            *([f"--profile={args.profile}"] if args.profile else []),
-                        ],
-                        timeout=7200,
-                    )
-                    results[config][str(size)] = json.loads(out.strip().splitlines()[-1])
-            except Unavailable as exc:
-                results[config] = {"skipped": str(exc)}
-                break
+    # The stack's worker runs the sandbox's bulk operation (a task, as Shopify runs it apart).
+    results = drive_sizes(
+        "bench/reconcile.py",
+        configs=args.configs,
+        sizes=args.sizes,
+        args=[f"--runs={args.runs}", *([f"--profile={args.profile}"] if args.profile else [])],
+    )
     print(
         json.dumps(
             {

@@ -118,22 +118,11 @@ def main():
         drive(args.drive, args.runs)
         return
 
-    from _stack import Stack, Unavailable
+    from _stack import drive_sizes
 
-    results: dict = {}
-    for config in args.configs.split(","):
-        results[config] = {}
-        for size in [int(s) for s in args.sizes.split(",")]:
-            try:
-                with Stack(config=config, worker=True, beat=False) as st:
-                    out = st.run_driver(
-                        ["bench/update_qty.py", f"--drive={size}", f"--runs={args.runs}"],
-                        timeout=7200,
-                    )
-                    results[config][str(size)] = json.loads(out.strip().splitlines()[-1])
-            except Unavailable as exc:
-                results[config] = {"skipped": str(exc)}
-                break
+    results = drive_sizes(
+        "bench/update_qty.py", configs=args.configs, sizes=args.sizes, args=[f"--runs={args.runs}"]
+    )
     print(
         json.dumps(
             {

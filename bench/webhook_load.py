@@ -78,6 +78,23 @@ ShopifyStore.objects.create(
 """
 
 
+def staging_env(pg_name: str, redis_db: int) -> dict[str, str]:
+    """Production's settings (`config.settings.staging`) on a benchmark's own database and
+    Redis db, with the sandbox off."""
+    return {
+        "DJANGO_SETTINGS_MODULE": "config.settings.staging",
+        "SANDBOX_ENABLED": "false",
+        "DJANGO_SECRET_KEY": "bench-" + "k" * 50,
+        "STOCKLINK_ENCRYPTION_KEYS": "ZGV2LW9ubHktZW5jcnlwdGlvbi1rZXktMzJieXRlcyE=",
+        "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
+        "DJANGO_SECURE_SSL_REDIRECT": "false",
+        "DATABASE_URL": f"{PG_ADMIN_URL.rsplit('/', 1)[0]}/{pg_name}",
+        "CELERY_BROKER_URL": f"{REDIS_HOST_URL}/{redis_db}",
+        "REDIS_URL": f"{REDIS_HOST_URL}/{redis_db}",
+        "DJANGO_LOG_LEVEL": "WARNING",
+    }
+
+
 def wrk_binary() -> tuple[str | None, str]:
     """wrk's path (installing the Debian package when root may), and a note saying how."""
     found = shutil.which("wrk")
@@ -211,16 +228,7 @@ def run_once(config: str, *, seconds: int, users: int, redis_db: int, generator,
     port = int(os.environ.get("STOCKLINK_BENCH_PORT") or free_port())
     env = {
         **os.environ,
-        "DJANGO_SETTINGS_MODULE": "config.settings.staging",
-        "SANDBOX_ENABLED": "false",
-        "DJANGO_SECRET_KEY": "bench-" + "k" * 50,
-        "STOCKLINK_ENCRYPTION_KEYS": "ZGV2LW9ubHktZW5jcnlwdGlvbi1rZXktMzJieXRlcyE=",
-        "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
-        "DJANGO_SECURE_SSL_REDIRECT": "false",
-        "DATABASE_URL": f"{PG_ADMIN_URL.rsplit('/', 1)[0]}/{pg_name}",
-        "CELERY_BROKER_URL": f"{REDIS_HOST_URL}/{redis_db}",
-        "REDIS_URL": f"{REDIS_HOST_URL}/{redis_db}",
-        "DJANGO_LOG_LEVEL": "WARNING",
+        **staging_env(pg_name, redis_db),
         "GUNICORN_LOG_LEVEL": "warning",
         "GUNICORN_BIND": f"127.0.0.1:{port}",
         "PROMETHEUS_MULTIPROC_DIR": str(tmp / "metrics"),

@@ -29,8 +29,8 @@ import time
 import uuid
 
 from _common import ROOT, machine
-from _stack import PG_ADMIN_URL, REDIS_HOST_URL, _pg_connect, _redis
-from webhook_load import BODY, SECRET, SEED, SHOP
+from _stack import _pg_connect, _redis
+from webhook_load import BODY, SECRET, SEED, SHOP, staging_env
 
 
 def per_call(fn, n: int) -> tuple[float, float]:
@@ -54,16 +54,7 @@ def main() -> None:
         conn.execute(f'CREATE DATABASE "{pg_name}"')
     os.environ.update(
         {
-            "DJANGO_SETTINGS_MODULE": "config.settings.staging",
-            "SANDBOX_ENABLED": "false",
-            "DJANGO_SECRET_KEY": "bench-" + "k" * 50,
-            "STOCKLINK_ENCRYPTION_KEYS": "ZGV2LW9ubHktZW5jcnlwdGlvbi1rZXktMzJieXRlcyE=",
-            "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
-            "DJANGO_SECURE_SSL_REDIRECT": "false",
-            "DATABASE_URL": f"{PG_ADMIN_URL.rsplit('/', 1)[0]}/{pg_name}",
-            "CELERY_BROKER_URL": f"{REDIS_HOST_URL}/{redis_db}",
-            "REDIS_URL": f"{REDIS_HOST_URL}/{redis_db}",
-            "DJANGO_LOG_LEVEL": "WARNING",
+            **staging_env(pg_name, redis_db),
             "DJANGO_DB_POOL": "true",
             "PROMETHEUS_MULTIPROC_DIR": tempfile.mkdtemp(prefix="stocklink-bench-metrics-"),
         }

@@ -52,27 +52,26 @@ def listings_with_state(queryset: QuerySet[Listing] | None = None) -> QuerySet[L
     return queryset.annotate(sync_state=state_expression())
 
 
+# The switches `state_expression` reads before the stored status (DESIGN.md, Switches).
+_NOT_FBA = ~Q(fulfillment_channel=FulfillmentChannel.FBA)
+_SYNC_ON = Q(amazon_account__inventory_sync_enabled=True)
+_RUNNING = Q(paused=False, selling_list__paused=False)
+
+
 def _sent() -> Q:
     """Listings whose stored status is their state: not FBA, sync on, not paused."""
-    return (
-        ~Q(fulfillment_channel=FulfillmentChannel.FBA)
-        & Q(amazon_account__inventory_sync_enabled=True)
-        & Q(paused=False, selling_list__paused=False)
-    )
+    return _NOT_FBA & _SYNC_ON & _RUNNING
 
 
 def state_filter(state: str) -> Q:
     """The listings in `state` as a filter on columns, equal to `sync_state == state` but able
     to use the status index (a filter on the CASE annotation reads every row)."""
-    not_fba = ~Q(fulfillment_channel=FulfillmentChannel.FBA)
     if state == ListingStatus.FBA:
-        return Q(fulfillment_channel=FulfillmentChannel.FBA)
-    sync_on = Q(amazon_account__inventory_sync_enabled=True)
+        return ~_NOT_FBA
     if state == ListingStatus.SYNC_OFF:
-        return not_fba & ~sync_on
-    running = Q(paused=False, selling_list__paused=False)
+        return _NOT_FBA & ~_SYNC_ON
     if state == ListingStatus.PAUSED:
-        return not_fba & sync_on & ~running
+        return _NOT_FBA & _SYNC_ON & ~_RUNNING
     return _sent() & Q(status=state)
 
 

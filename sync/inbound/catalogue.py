@@ -136,11 +136,7 @@ def _upsert_variants(
         update=["title"],
         changed_only=True,
     )
-    products = dict(
-        Product.objects.filter(store=store, shopify_id__in=id_set(titles)).values_list(
-            "shopify_id", "pk"
-        )
-    )
+    products = _pks_by_shopify_id(Product, store, titles)
     upsert_rows(
         Variant,
         [
@@ -182,11 +178,7 @@ def _upsert_variants(
         ],
         changed_only=True,
     )
-    variants = dict(
-        Variant.objects.filter(store=store, shopify_id__in=id_set(r.id for r in batch)).values_list(
-            "shopify_id", "pk"
-        )
-    )
+    variants = _pks_by_shopify_id(Variant, store, (row.id for row in batch))
     # Every level is stamped with this read's time (older webhooks then lose to it).
     levels = [
         (variants[row.id], locations[location_id].pk, available, stamp)
@@ -210,16 +202,21 @@ def _upsert_variants(
     return set(variants.values()), len(levels)
 
 
+def _pks_by_shopify_id(model, store: ShopifyStore, shopify_ids: Iterable[int]) -> dict[int, int]:
+    """Our id of each of these Shopify ids of `store`'s products or variants, in one query."""
+    return dict(
+        model.objects.filter(store=store, shopify_id__in=id_set(shopify_ids)).values_list(
+            "shopify_id", "pk"
+        )
+    )
+
+
 def _upsert_metafields(store, batch, key, *, variants=None, stamp=None) -> None:
     namespace, name = key
     if stamp is None:
         stamp = connection.ops.adapt_datetimefield_value(timezone.now())
     if variants is None:
-        variants = dict(
-            Variant.objects.filter(
-                store=store, shopify_id__in=id_set(r.id for r in batch)
-            ).values_list("shopify_id", "pk")
-        )
+        variants = _pks_by_shopify_id(Variant, store, (row.id for row in batch))
     upsert_rows(
         MetafieldValue,
         ["variant_id", "namespace", "key", "value", "updated_at"],
