@@ -5,7 +5,7 @@ from collections.abc import Iterable
 
 from profiles.rules import StockSnapshot
 
-from .bulk import id_set
+from .bulk import column_in
 from .models import InventoryLevel, MetafieldValue, Variant
 
 
@@ -16,7 +16,7 @@ def stock_snapshots(
     reserved: dict[int, int] | None = None,
 ) -> dict[int, StockSnapshot]:
     """Stock snapshots for many variants in three queries, whatever their number (the ids go
-    as one parameter, `accounts.bulk.id_set`).
+    as one array parameter, `accounts.bulk.column_in`).
 
     `metafield_keys` are the "namespace.key" strings the rules need. `reserved` maps a variant
     id to the quantity sold on Amazon but not yet taken off in Shopify.
@@ -25,11 +25,15 @@ def stock_snapshots(
     if not ids:
         return {}
     variants = dict(
-        Variant.objects.filter(pk__in=id_set(ids)).order_by().values_list("pk", "tracked")
+        Variant.objects.filter(column_in(Variant, "id", ids))
+        .order_by()
+        .values_list("pk", "tracked")
     )
     levels: dict[int, dict[int, int]] = defaultdict(dict)
     for variant_id, location_id, available in (
-        InventoryLevel.objects.filter(variant_id__in=id_set(ids), location__is_active=True)
+        InventoryLevel.objects.filter(
+            column_in(InventoryLevel, "variant_id", ids), location__is_active=True
+        )
         .order_by()
         .values_list("variant_id", "location_id", "available")
     ):
@@ -38,7 +42,7 @@ def stock_snapshots(
     keys = {tuple(k.split(".", 1)) for k in metafield_keys if "." in k}
     if keys:
         for variant_id, namespace, key, value in MetafieldValue.objects.filter(
-            variant_id__in=id_set(ids),
+            column_in(MetafieldValue, "variant_id", ids),
             namespace__in={n for n, _ in keys},
             key__in={k for _, k in keys},
         ).values_list("variant_id", "namespace", "key", "value"):
@@ -48,24 +52,25 @@ def stock_snapshots(
     # per distinct snapshot (most of a catalogue shares a handful of levels).
     shared: dict[tuple, StockSnapshot] = {}
     snapshots = {}
+    nothing: dict = {}
     for pk in ids:
-        found_levels = levels.get(pk, {})
-        found_metafields = metafields.get(pk, {})
+        found_levels = levels.get(pk, nothing)
+        found_metafields = metafields.get(pk, nothing)
+        tracked = variants.get(pk)  # None: no such variant
         key = (
-            tuple(sorted(found_levels.items())),
-            variants.get(pk, False),
-            tuple(sorted(found_metafields.items())),
-            pk in variants,
+            frozenset(found_levels.items()),
+            tracked,
+            frozenset(found_metafields.items()) if found_metafields else None,
             reserved.get(pk, 0),
         )
         snapshot = shared.get(key)
         if snapshot is None:
             snapshot = shared[key] = StockSnapshot(
-                levels=found_levels,
-                tracked=key[1],
-                metafields=found_metafields,
-                exists=key[3],
-                reserved=key[4],
+                levels=dict(found_levels),
+                tracked=bool(tracked),
+                metafields=dict(found_metafields),
+                exists=tracked is not None,
+                reserved=key[3],
             )
         snapshots[pk] = snapshot
     return snapshots

@@ -5,7 +5,7 @@ from collections.abc import Iterable
 
 from django.db.models import Q, Sum
 
-from accounts.bulk import id_set
+from accounts.bulk import column_in
 from selling_lists.models import Listing
 
 from .models import AmazonOrderItem, OrderStockEntry
@@ -27,7 +27,7 @@ def reserved_by_variant(variant_ids: Iterable[int]) -> dict[int, int]:
         return {}
     rows = (
         Entry.objects.filter(
-            variant_id__in=id_set(ids),
+            column_in(Entry, "variant_id", ids),
             action=Action.DECREMENT,
             state__in=[State.PENDING, State.FAILED],
         )

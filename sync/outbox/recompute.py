@@ -19,7 +19,7 @@ from typing import NamedTuple
 from django.db import connection, transaction
 from django.utils import timezone
 
-from accounts.bulk import column_in, id_set
+from accounts.bulk import column_in
 from accounts.models import AmazonAccount
 from profiles.rules import Result
 from selling_lists.models import Listing, ListingStatus, SellingList
@@ -86,11 +86,24 @@ def _listing_ids(listing_ids, variant_ids) -> list[int]:
     return sorted(ids)
 
 
-# Every field a decision may read; no timestamps, which no decision reads (parsing them was
-# a tenth of a large recompute's Python time, profiled at 20,000 listings).
-_LISTING_FIELDS = [
-    f.attname for f in Listing._meta.concrete_fields if f.get_internal_type() != "DateTimeField"
-]
+# Every field a decision reads, and no other (each one costs per row at 100,000 rows).
+_LISTING_FIELDS = (
+    "id",
+    "sku",
+    "variant_id",
+    "selling_list_id",
+    "amazon_account_id",
+    "fulfillment_channel",
+    "paused",
+    "override_mode",
+    "override_quantity",
+    "status",
+    "status_message",
+    "stock_missing",
+    "computed_quantity",
+    "amazon_quantity",
+    "last_sent_quantity",
+)
 
 
 class ListingRow:
@@ -98,12 +111,19 @@ class ListingRow:
     account attached, and none of a model's construction cost (100,000 of them per large
     recompute). `decide` and `compute_results` read it as they read a `Listing`."""
 
-    def __init__(self, values: dict):
-        self.__dict__.update(values)
-
-    @property
-    def pk(self) -> int:
-        return self.id
+    @classmethod
+    def many(cls, rows: Iterable[tuple], lists: dict, accounts: dict) -> list[ListingRow]:
+        """Rows read as `values_list(*_LISTING_FIELDS)`, with their list and account."""
+        new, names = object.__new__, _LISTING_FIELDS
+        listings = []
+        for values in rows:
+            listing = new(cls)
+            attributes = listing.__dict__ = dict(zip(names, values, strict=True))
+            attributes["pk"] = values[0]
+            attributes["selling_list"] = lists[attributes["selling_list_id"]]
+            attributes["amazon_account"] = accounts[attributes["amazon_account_id"]]
+            listings.append(listing)
+        return listings
 
     def __str__(self):
         return self.sku
@@ -254,13 +274,13 @@ def _plan(ids: list[int], *, reason: str, force: bool, hold: bool, lock: bool) -
     Listings that share every input of the decision (most of a catalogue: one profile, a few
     stock levels) share one decision, computed once.
     """
-    queryset = Listing.objects.filter(pk__in=id_set(ids)).order_by("pk")
+    queryset = Listing.objects.filter(column_in(Listing, "id", ids)).order_by("pk")
     if lock:
         queryset = queryset.select_for_update()
-    listings = [ListingRow(row) for row in queryset.values(*_LISTING_FIELDS)]
-    if not listings:
+    rows = list(queryset.values_list(*_LISTING_FIELDS))
+    if not rows:
         return []
-    _attach_lists_and_accounts(listings)
+    listings = ListingRow.many(rows, *_lists_and_accounts(rows))
     results = compute_results(listings)  # reserved order quantities included
     in_flight, pending = _unsent_pushes([listing.pk for listing in listings])
     stopped = _stopped_accounts({listing.amazon_account_id for listing in listings})
@@ -332,7 +352,8 @@ def _unsent_pushes(ids: list[int]) -> tuple[dict[int, int], dict[int, PendingPus
     pending: dict[int, PendingPush] = {}
     for pk, listing_id, state, quantity, sold in (
         QtyPush.objects.filter(
-            listing_id__in=id_set(ids), state__in=[*IN_FLIGHT_STATES, PushState.PENDING]
+            column_in(QtyPush, "listing_id", ids),
+            state__in=[*IN_FLIGHT_STATES, PushState.PENDING],
         )
         .order_by("pk")
         .values_list("pk", "listing_id", "state", "quantity", "sold_since_sent")
@@ -365,22 +386,22 @@ def _stopped_accounts(account_ids: set[int]) -> dict[int, tuple[str, str]]:
     return stopped
 
 
-def _attach_lists_and_accounts(listings: list[ListingRow]) -> None:
-    """Give each listing its Selling List (with profile) and account from one load of each.
+def _lists_and_accounts(rows: list[tuple]) -> tuple[dict, dict]:
+    """The Selling Lists (with profile) and accounts of these rows, from one load of each.
 
     A batch shares a handful of lists and accounts: building them once, instead of once per
     row through select_related, is most of a large recompute's time. The accounts come without
     their secrets: only the switches are needed, and decrypting costs per object.
     """
-    lists = SellingList.objects.select_related("profile").in_bulk(
-        {listing.selling_list_id for listing in listings}
-    )
+    list_at = _LISTING_FIELDS.index("selling_list_id")
+    account_at = _LISTING_FIELDS.index("amazon_account_id")
+    list_ids = {row[list_at] for row in rows}
+    account_ids = {row[account_at] for row in rows}
+    lists = SellingList.objects.select_related("profile").in_bulk(list_ids)
     accounts = AmazonAccount.objects.defer("lwa_client_secret", "refresh_token").in_bulk(
-        {listing.amazon_account_id for listing in listings}
+        account_ids
     )
-    for listing in listings:
-        listing.selling_list = lists[listing.selling_list_id]
-        listing.amazon_account = accounts[listing.amazon_account_id]
+    return lists, accounts
 
 
 def _recorded(listing: ListingRow) -> tuple:

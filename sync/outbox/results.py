@@ -50,7 +50,8 @@ def compute_results(
     """
     if reserved is None:
         reserved = reserved_by_variant(lst.variant_id for lst in listings if lst.variant_id)
-    profiles = {lst.selling_list.profile_id: lst.selling_list.profile for lst in listings}
+    lists = {lst.selling_list_id: lst.selling_list for lst in listings}  # a handful
+    profiles = {sl.profile_id: sl.profile for sl in lists.values()}
     locations = profile_location_ids(profiles) | (location_overrides or {})
     keys = {p.metafield_key for p in profiles.values() if p.metafield_key}
     snapshots = stock_snapshots(
@@ -64,11 +65,10 @@ def compute_results(
     # ... and a few snapshots (`stock_snapshots` shares equal ones): compute each pair once.
     computed: dict[tuple[int, int], Result] = {}
     for listing in listings:
-        profile_id = listing.selling_list.profile_id
-        key = (profile_id, listing.override_mode, listing.override_quantity)
+        key = (listing.selling_list_id, listing.override_mode, listing.override_quantity)
         rule = rules.get(key)
         if rule is None:
-            rule = rules[key] = listing_rule(listing, locations[profile_id])
+            rule = rules[key] = listing_rule(listing, locations[listing.selling_list.profile_id])
         snapshot = snapshots.get(listing.variant_id, gone) if listing.variant_id else gone
         pair = (id(rule), id(snapshot))
         result = computed.get(pair)
