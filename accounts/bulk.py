@@ -124,17 +124,37 @@ def update_from_rows(
         return cursor.rowcount
 
 
-def insert_rows(model: type[Model], columns: Sequence[str], rows: Sequence[Sequence]) -> None:
-    """INSERT `rows` (tuples in `columns` order) into `model`'s table in one statement."""
+def insert_rows(
+    model: type[Model],
+    columns: Sequence[str],
+    rows: Sequence[Sequence],
+    *,
+    same: dict[str, object] | None = None,
+) -> None:
+    """INSERT `rows` (tuples in `columns` order) into `model`'s table in one statement.
+
+    `same`: columns whose value is the same for every row, sent once instead of once per row
+    (a batch of pushes shares two thirds of its columns)."""
     if not rows:
         return
     quote = connection.ops.quote_name
+    same = same or {}
     source, params = _source(model, columns, rows)
-    names = ", ".join(quote(c) for c in columns)
-    values = ", ".join(_value(model, c) for c in columns)
+    names = ", ".join(quote(c) for c in [*columns, *same])
+    values = ", ".join([*(_value(model, c) for c in columns), *(_scalar(model, c) for c in same)])
     sql = f"INSERT INTO {quote(model._meta.db_table)} ({names}) SELECT {values} FROM {source}"
     with _cursor() as cursor:
-        cursor.execute(sql, params)
+        cursor.execute(sql, [*same.values(), *params])
+
+
+def _scalar(model: type[Model], attname: str) -> str:
+    """A placeholder for one value of `attname`, typed on PostgreSQL."""
+    if not _postgres():
+        return "%s"
+    # `_array_type` says "text" for JSON, which a scalar is cast from.
+    field = next(f for f in model._meta.concrete_fields if f.attname == attname)
+    cast = "jsonb" if field.get_internal_type() == "JSONField" else _array_type(model, attname)
+    return f"%s::{cast}"
 
 
 def upsert_rows(

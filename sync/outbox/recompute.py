@@ -243,7 +243,7 @@ def _recompute_batch(
             summary.queued_account_ids.add(listing.amazon_account_id)
             if push is not None:
                 replaced.append(
-                    (push.pk, result.quantity, told, result.source_quantity, list(result.trace))
+                    (push.pk, result.quantity, told, result.source_quantity, result.trace)
                 )
             else:
                 new_pushes.append(
@@ -253,7 +253,7 @@ def _recompute_batch(
                         "quantity": result.quantity,
                         "previous_quantity": told,
                         "shopify_stock": result.source_quantity,
-                        "trace": list(result.trace),
+                        "trace": result.trace,
                     }
                 )
 

@@ -3,6 +3,7 @@ the listings whose Result or status moved, each in one statement (`accounts.bulk
 
 from __future__ import annotations
 
+import functools
 import json
 
 from django.db import connection
@@ -17,8 +18,8 @@ def insert_pushes(rows: list[dict], *, reason: str, acting_user, now) -> None:
     """Insert new pending pushes in one statement (`accounts.bulk.insert_rows`): a
     catalogue-wide change writes one per listing.
 
-    Every column but the six in `rows` is the same for the whole batch, so it is prepared once
-    from a template push (defaults, reason, user, timestamps).
+    Every column but the six in `rows` is the same for the whole batch, so it is prepared and
+    sent once, from a template push (defaults, reason, user, timestamps).
     """
     if not rows:
         return
@@ -31,17 +32,31 @@ def insert_pushes(rows: list[dict], *, reason: str, acting_user, now) -> None:
         created_at=now,
         next_attempt_at=now,
     )
-    fields = [f for f in QtyPush._meta.concrete_fields if not f.primary_key]
-    prepared = [_db_value(f, f.pre_save(template, True)) for f in fields]
-    position = {f.attname: index for index, f in enumerate(fields)}
-    values = []
-    for row in rows:
-        line = list(prepared)
-        for name in ("listing_id", "account_id", "quantity", "previous_quantity", "shopify_stock"):
-            line[position[name]] = row[name]  # plain integers need no preparation
-        line[position["trace"]] = json.dumps(row["trace"])
-        values.append(line)
-    insert_rows(QtyPush, [f.attname for f in fields], values)
+    varying = [
+        "listing_id",
+        "account_id",
+        "quantity",
+        "previous_quantity",
+        "shopify_stock",
+        "trace",
+    ]
+    same = {
+        f.attname: _db_value(f, f.pre_save(template, True))
+        for f in QtyPush._meta.concrete_fields
+        if not f.primary_key and f.attname not in varying
+    }
+    values = [
+        (
+            row["listing_id"],
+            row["account_id"],
+            row["quantity"],
+            row["previous_quantity"],
+            row["shopify_stock"],
+            _json(row["trace"]),
+        )
+        for row in rows
+    ]
+    insert_rows(QtyPush, varying, values, same=same)
 
 
 def replace_pushes(rows: list[tuple], *, reason: str, acting_user, now) -> None:
@@ -62,10 +77,16 @@ def replace_pushes(rows: list[tuple], *, reason: str, acting_user, now) -> None:
             "updated_at",
         ],
         [
-            (pk, q, told, stock, json.dumps(trace), reason, user_id, stamp)
+            (pk, q, told, stock, _json(trace), reason, user_id, stamp)
             for pk, q, told, stock, trace in rows
         ],
     )
+
+
+@functools.lru_cache(maxsize=1024)
+def _json(trace: tuple[str, ...]) -> str:
+    """A trace as JSON text: a batch's pushes share a few traces, each encoded once."""
+    return json.dumps(trace)
 
 
 def _db_value(field, value):

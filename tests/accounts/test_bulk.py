@@ -149,3 +149,45 @@ def _row_versions(model, store) -> dict:
             [store.pk],
         )
         return dict(cursor.fetchall())
+
+
+def test_insert_rows_sends_the_columns_every_row_shares_once():
+    listing = ListingFactory()
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    same = {
+        "reason": PushReason.MANUAL,
+        "state": PushState.PENDING,
+        "transport": "",
+        "amazon_status": "",
+        "message": "",
+        "attempts": 0,
+        "checks": 0,
+        "sold_since_sent": 0,
+        "response": None,
+        "next_attempt_at": now,
+        "created_at": now,
+        "updated_at": now,
+    }
+    statements = []
+
+    def record(execute, sql, params, many, context):
+        statements.append(params)
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(record):
+        insert_rows(
+            QtyPush,
+            ["listing_id", "account_id", "quantity", "trace"],
+            [(listing.pk, listing.amazon_account_id, 7, '["a"]')],
+            same=same,
+        )
+
+    assert len(statements) == 1
+    push = QtyPush.objects.get(listing=listing)
+    assert (push.quantity, push.trace, push.reason, push.state) == (
+        7,
+        ["a"],
+        PushReason.MANUAL,
+        PushState.PENDING,
+    )
+    assert push.response is None
