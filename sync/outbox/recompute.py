@@ -20,14 +20,14 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from accounts.bulk import column_in
-from accounts.models import AmazonAccount
 from profiles.rules import Result
-from selling_lists.models import Listing, ListingStatus, SellingList
+from selling_lists.models import Listing, ListingStatus
 
 from .. import conf, queues
-from ..models import IN_FLIGHT_STATES, PushReason, PushState, QtyPush, SellerCircuit
+from ..models import PushReason, PushState, QtyPush, SellerCircuit
 from .decide import Decision, decide
 from .results import compute_results
+from .rows import ListingRow, PendingPush, listing_rows, unsent_pushes
 from .writes import insert_pushes, replace_pushes, write_recorded
 
 logger = logging.getLogger(__name__)
@@ -84,54 +84,6 @@ def _listing_ids(listing_ids, variant_ids) -> list[int]:
         wanted = column_in(Listing, "variant_id", set(variant_ids))
         ids.update(listings.filter(wanted).values_list("pk", flat=True))
     return sorted(ids)
-
-
-# Every field a decision reads, and no other (each one costs per row at 100,000 rows).
-_LISTING_FIELDS = (
-    "id",
-    "sku",
-    "variant_id",
-    "selling_list_id",
-    "amazon_account_id",
-    "fulfillment_channel",
-    "paused",
-    "override_mode",
-    "override_quantity",
-    "status",
-    "status_message",
-    "stock_missing",
-    "computed_quantity",
-    "amazon_quantity",
-    "last_sent_quantity",
-)
-
-
-class ListingRow:
-    """A listing as a plain row: the model's attribute names and `pk`, with its Selling List and
-    account attached, and none of a model's construction cost (100,000 of them per large
-    recompute). `decide` and `compute_results` read it as they read a `Listing`."""
-
-    @classmethod
-    def many(cls, rows: Iterable[tuple], lists: dict, accounts: dict) -> list[ListingRow]:
-        """Rows read as `values_list(*_LISTING_FIELDS)`, with their list and account."""
-        new, names = object.__new__, _LISTING_FIELDS
-        listings = []
-        for values in rows:
-            listing = new(cls)
-            attributes = listing.__dict__ = dict(zip(names, values, strict=True))
-            attributes["pk"] = values[0]
-            attributes["selling_list"] = lists[attributes["selling_list_id"]]
-            attributes["amazon_account"] = accounts[attributes["amazon_account_id"]]
-            listings.append(listing)
-        return listings
-
-    def __str__(self):
-        return self.sku
-
-
-class PendingPush(NamedTuple):
-    pk: int
-    quantity: int
 
 
 def listings_recompute(
@@ -274,15 +226,11 @@ def _plan(ids: list[int], *, reason: str, force: bool, hold: bool, lock: bool) -
     Listings that share every input of the decision (most of a catalogue: one profile, a few
     stock levels) share one decision, computed once.
     """
-    queryset = Listing.objects.filter(column_in(Listing, "id", ids)).order_by("pk")
-    if lock:
-        queryset = queryset.select_for_update()
-    rows = list(queryset.values_list(*_LISTING_FIELDS))
-    if not rows:
+    listings = listing_rows(ids, lock=lock)
+    if not listings:
         return []
-    listings = ListingRow.many(rows, *_lists_and_accounts(rows))
     results = compute_results(listings)  # reserved order quantities included
-    in_flight, pending = _unsent_pushes([listing.pk for listing in listings])
+    in_flight, pending = unsent_pushes([listing.pk for listing in listings])
     stopped = _stopped_accounts({listing.amazon_account_id for listing in listings})
 
     decided: dict[tuple, tuple[Decision, str, str]] = {}
@@ -346,26 +294,6 @@ def _plan(ids: list[int], *, reason: str, force: bool, hold: bool, lock: bool) -
     return plans
 
 
-def _unsent_pushes(ids: list[int]) -> tuple[dict[int, int], dict[int, PendingPush]]:
-    """In one query: the quantity of each listing's newest in-flight push, and its pending one."""
-    in_flight: dict[int, int] = {}
-    pending: dict[int, PendingPush] = {}
-    for pk, listing_id, state, quantity, sold in (
-        QtyPush.objects.filter(
-            column_in(QtyPush, "listing_id", ids),
-            state__in=[*IN_FLIGHT_STATES, PushState.PENDING],
-        )
-        .order_by("pk")
-        .values_list("pk", "listing_id", "state", "quantity", "sold_since_sent")
-    ):
-        if state == PushState.PENDING:
-            pending[listing_id] = PendingPush(pk, quantity)
-        else:
-            # The newest in-flight push wins, less what Amazon sold since it was sent.
-            in_flight[listing_id] = max(quantity - sold, 0)
-    return in_flight, pending
-
-
 _WAITS_FOR_CIRCUIT = (ListingStatus.PENDING, ListingStatus.SENDING, ListingStatus.WAITING)
 
 
@@ -384,24 +312,6 @@ def _stopped_accounts(account_ids: set[int]) -> dict[int, tuple[str, str]]:
         )
         stopped[account_id] = (status, reason)
     return stopped
-
-
-def _lists_and_accounts(rows: list[tuple]) -> tuple[dict, dict]:
-    """The Selling Lists (with profile) and accounts of these rows, from one load of each.
-
-    A batch shares a handful of lists and accounts: building them once, instead of once per
-    row through select_related, is most of a large recompute's time. The accounts come without
-    their secrets: only the switches are needed, and decrypting costs per object.
-    """
-    list_at = _LISTING_FIELDS.index("selling_list_id")
-    account_at = _LISTING_FIELDS.index("amazon_account_id")
-    list_ids = {row[list_at] for row in rows}
-    account_ids = {row[account_at] for row in rows}
-    lists = SellingList.objects.select_related("profile").in_bulk(list_ids)
-    accounts = AmazonAccount.objects.defer("lwa_client_secret", "refresh_token").in_bulk(
-        account_ids
-    )
-    return lists, accounts
 
 
 def _recorded(listing: ListingRow) -> tuple:
