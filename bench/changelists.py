@@ -1,6 +1,7 @@
 """Admin pages at scale: the Listings and Variants changelists and the Update Qty confirmation.
 
 .venv/bin/python bench/changelists.py [--sizes 100000,300000] [--runs 5] [--configs postgres]
+                                      [--only variants]   (pages whose name starts so)
 
 Per configuration and size N, on a fresh database: the mirror is built as `bench/recompute.py`
 builds it (N variants at 2 locations, N listings in one Selling List), statistics are gathered
@@ -114,7 +115,7 @@ def pages(size: int) -> list[tuple[str, str, dict, str]]:
     ]
 
 
-def measure(runs: int) -> None:
+def measure(runs: int, only: str = "") -> None:
     sys.path.insert(0, str(ROOT))
     import django
 
@@ -140,6 +141,8 @@ def measure(runs: int) -> None:
     list_id = str(SellingList.objects.values_list("pk", flat=True).first())
     results = {}
     for name, url_name, params, method in pages(size):
+        if not name.startswith(only):
+            continue
         params = {k: list_id if v == "LIST" else v for k, v in params.items()}
         if method == "post":
             params = {**params, "_selected_action": [list_id]}
@@ -174,9 +177,10 @@ def main():
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--configs", default="postgres")
     parser.add_argument("--measure", action="store_true", help="measure DATABASE_URL only")
+    parser.add_argument("--only", default="", help="only the pages whose name starts so")
     args = parser.parse_args()
     if args.measure:
-        measure(args.runs)
+        measure(args.runs, args.only)
         return
 
     from _stack import Stack, Unavailable
@@ -196,7 +200,13 @@ def main():
                 ) as st:
                     st.run_driver(["bench/recompute.py", f"--build={size}"], timeout=1800)
                     out = st.run_driver(
-                        ["bench/changelists.py", "--measure", f"--runs={args.runs}"], timeout=1800
+                        [
+                            "bench/changelists.py",
+                            "--measure",
+                            f"--runs={args.runs}",
+                            f"--only={args.only}",
+                        ],
+                        timeout=1800,
                     )
                     results[config][str(size)] = json.loads(out.strip().splitlines()[-1])
             except Unavailable as exc:

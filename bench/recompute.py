@@ -114,6 +114,7 @@ def build(size: int) -> None:
                         pk=i,
                         store=store,
                         product_id=i,
+                        product_title=f"Product {i}",
                         shopify_id=i,
                         title="Default",
                         sku=f"SKU-{i:06d}",

@@ -93,6 +93,7 @@ class VariantFactory(factory.django.DjangoModelFactory):
 
     product = factory.SubFactory(ProductFactory)
     store = factory.SelfAttribute("product.store")
+    product_title = factory.SelfAttribute("product.title")
     # Shopify ids exceed 2**53; the mirror must keep them exactly.
     shopify_id = factory.Sequence(lambda n: 2**53 + 1000 + n)
     title = factory.Sequence(lambda n: f"Size {n}")

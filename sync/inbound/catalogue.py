@@ -143,6 +143,7 @@ def _upsert_variants(
             "store_id",
             "shopify_id",
             "product_id",
+            "product_title",
             "title",
             "sku",
             "inventory_item_id",
@@ -155,6 +156,7 @@ def _upsert_variants(
                 store.pk,
                 row.id,
                 products[row.product_id],
+                row.product_title,
                 row.title,
                 row.sku,
                 row.inventory_item_id,
@@ -169,6 +171,7 @@ def _upsert_variants(
         unique=["store_id", "shopify_id"],
         update=[
             "product_id",
+            "product_title",
             "title",
             "sku",
             "inventory_item_id",

@@ -10,7 +10,7 @@ from accounts import admin_large
 from accounts.admin_large import EstimatedCountPaginator
 from accounts.models import Variant
 from selling_lists.models import Listing
-from tests.factories import ListingFactory
+from tests.factories import ListingFactory, VariantFactory
 from tests.selling_lists.test_listing_changelist import make_listings
 
 pytestmark = pytest.mark.django_db
@@ -98,3 +98,13 @@ def test_unfiltered_count_is_exact_when_small_and_estimated_when_large(monkeypat
         assert "COUNT" not in ctx.captured_queries[0]["sql"].upper()
     else:
         assert EstimatedCountPaginator(Listing.objects.all(), 10).count == 40
+
+
+def test_variants_changelist_lists_by_product_title_then_variant_title(admin_client):
+    for product, variants in (("Lamp", ["Red", "Blue"]), ("Candle", ["Tall", "Small"])):
+        first = VariantFactory(product__title=product, title=variants[0])
+        VariantFactory(product=first.product, title=variants[1])
+
+    response = admin_client.get(VARIANTS)
+    shown = [(v.product_title, v.title) for v in response.context["cl"].result_list]
+    assert shown == [("Candle", "Small"), ("Candle", "Tall"), ("Lamp", "Blue"), ("Lamp", "Red")]

@@ -28,6 +28,7 @@ def make_listings(count: int):
         Variant(
             store=store,
             product=product,
+            product_title=product.title,
             shopify_id=10 + i,
             title=f"V{i}",
             sku=f"BULK-{i:05d}",
