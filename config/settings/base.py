@@ -176,7 +176,7 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # task that is renamed or added must be listed here (tests/test_celery_routing.py checks it).
 STOCKLINK_TASK_QUEUES = {
     # Shopify told us something changed: re-read, recompute, queue pushes. Seconds matter.
-    "webhooks": ["sync.process_webhook_event"],
+    "webhooks": ["sync.drain_webhook_events", "sync.process_webhook_event"],
     # Sends, read-backs, feed polls, and the beat entry that queues them.
     "pushes": [
         "sync.send_pending",

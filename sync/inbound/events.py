@@ -1,6 +1,7 @@
 """Processing stored Shopify webhook events: re-read what changed, mirror it, recompute.
 
-webhook_event_process(event_pk=...)   the task's job: one event (and the store's others)
+webhook_events_drain()                the drain task's job: every unprocessed event, store by store
+webhook_event_process(event_pk=...)   one event (and the store's others)
 stranded_events()                     events stored but never processed (beat re-queues)
 refresh_items(store, client, item_ids, summary)   re-read items (also Update Qty's re-read)
 """
@@ -8,6 +9,7 @@ refresh_items(store, client, item_ids, summary)   re-read items (also Update Qty
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -17,11 +19,13 @@ from django.utils import timezone
 
 from accounts.models import InventoryLevel, Location, ShopifyStore, Variant
 
+from ..clients.errors import RateLimited, TransientError
 from ..clients.factory import shopify_client
 from ..clients.protocols import ShopifyApi
 from ..models import PushReason, WebhookEvent
 from ..outbox.recompute import listings_recompute
 from .stock import LevelUpdate, inventory_levels_apply
+from .wakeup import DrainFlag, publish_drain
 from .webhooks import ITEM_TOPICS, LOCATION_TOPICS
 
 logger = logging.getLogger(__name__)
@@ -141,6 +145,84 @@ def webhook_event_process(*, event_pk: int) -> ProcessSummary:
         refresh_items(store, client, item_ids, summary)
     _mark_processed(fresh, f"Re-read {len(item_ids)} inventory item(s) from Shopify.")
     return summary
+
+
+@dataclass
+class DrainSummary:
+    batches: int = 0
+    events: int = 0
+    failed_stores: list[int] = field(default_factory=list)
+    follow_up: str = ""
+
+    def __str__(self):
+        text = f"{self.events} event(s) in {self.batches} batch(es)"
+        if self.failed_stores:
+            text += f"; stores {self.failed_stores} left for a later drain"
+        return text + (f"; {self.follow_up}" if self.follow_up else "")
+
+
+def webhook_events_drain(*, budget_seconds: float = 20.0) -> DrainSummary:
+    """Process every stored event not processed yet, one store's batch at a time, until none
+    is left; queued by the delivery that found no drain on its way (`wakeup.drain_soon`).
+
+    Holds the wake-up flag while it works and deletes it before its last look for events, so
+    an event committed before that look is processed here and any later one queues the next
+    drain (sync/inbound/wakeup.py). A store whose batch fails is left for a later drain (after
+    a rate limit's wait, or a few seconds for a transient error; beat's sweep otherwise). After
+    `budget_seconds` it queues another drain to go on, keeping within the task's time limit.
+    """
+    summary = DrainSummary()
+    flag = DrainFlag()
+    failed: set[int] = set()
+    retry_in: float | None = None
+    deadline = time.monotonic() + budget_seconds
+    while True:
+        flag.hold()
+        firsts = _first_unprocessed(exclude=failed)
+        if not firsts:
+            flag.release()
+            # The last look: anything committed before the release is seen here.
+            if not _first_unprocessed(exclude=failed) or not flag.take():
+                break  # nothing left, or a delivery took the flag and queued the next drain
+            continue
+        for store_id, event_pk in firsts:
+            try:
+                done = webhook_event_process(event_pk=event_pk)
+            except RateLimited as exc:
+                failed.add(store_id)
+                retry_in = max(retry_in or 0.0, exc.retry_after, 1.0)
+                continue
+            except TransientError:
+                failed.add(store_id)
+                retry_in = max(retry_in or 0.0, 5.0)
+                continue
+            except Exception:  # one store's bug must not hold up the others; beat retries it
+                logger.exception("Processing webhook event %s failed", event_pk)
+                failed.add(store_id)
+                continue
+            summary.batches += 1
+            summary.events += done.events
+        if time.monotonic() > deadline:
+            summary.follow_up = "budget spent: another drain queued"
+            publish_drain(flag)  # still holding the flag: deliveries meanwhile publish nothing
+            break
+    summary.failed_stores = sorted(failed)
+    if retry_in is not None and not summary.follow_up:
+        summary.follow_up = f"another drain in {retry_in:.0f} s"
+        publish_drain(DrainFlag(), countdown=retry_in)
+    return summary
+
+
+def _first_unprocessed(*, exclude: set[int]) -> list[tuple[int, int]]:
+    """(store id, its oldest unprocessed event) for each store with one."""
+    rows = (
+        WebhookEvent.objects.filter(processed_at__isnull=True)
+        .exclude(store_id__in=exclude)
+        .values("store_id")
+        .annotate(first=Min("pk"))
+        .order_by("first")
+    )
+    return [(row["store_id"], row["first"]) for row in rows]
 
 
 def stranded_events(*, older_than: timedelta = timedelta(minutes=1)) -> list[int]:

@@ -32,10 +32,11 @@ from django.utils.dateparse import parse_datetime
 from accounts.crypto import decrypt
 from accounts.models import ShopifyStore
 
-from .. import conf, queues
+from .. import conf
 from ..clients.factory import shopify_client
 from ..clients.shopify_data import topic_enum, verify_webhook
 from ..models import WebhookEvent, WebhookRejection
+from .wakeup import drain_soon
 
 logger = logging.getLogger(__name__)
 
@@ -151,7 +152,7 @@ def webhook_receive(*, headers: Mapping[str, str], raw_body: bytes) -> WebhookOu
     if pk is None:
         return WebhookOutcome(200, "Duplicate event: already received.")
     if handled:
-        queues.enqueue_on_commit(queues.PROCESS_WEBHOOK, pk)
+        drain_soon()  # one drain for many deliveries (wakeup.py)
     return WebhookOutcome(200, "Queued." if handled else "Ignored topic.", pk)
 
 
