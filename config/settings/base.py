@@ -64,6 +64,13 @@ MIDDLEWARE = [
     # Last, as django-axes asks: it turns a locked-out login into its 429 answer.
     "axes.middleware.AxesMiddleware",
 ]
+# Shopify's webhooks only (config/wsgi.py): a signed POST from a machine, answered in text/plain,
+# needs none of the session, user, messages, CSRF, CSP or login throttling above.
+WEBHOOK_MIDDLEWARE = [
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
+]
 
 # Login throttling (django-axes): after AXES_FAILURE_LIMIT wrong passwords for one user name,
 # that user name is locked out for the cool-off, even with the right password. Locking by user
