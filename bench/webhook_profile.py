@@ -111,8 +111,8 @@ def main() -> None:
         per_call(deliver, 50)  # warm up: connections, caches, imports
         results = {
             "request": per_call(deliver, n),
-            "celery_apply_async": per_call(lambda i: task.apply_async(), n),
-            "drain_flag_set_nx": per_call(lambda i: DrainFlag().take(), n),
+            "celery_apply_async": per_call(lambda i: task.apply_async(args=(1,)), n),
+            "drain_flag_set_nx": per_call(lambda i: DrainFlag(1).take(), n),
             "redis_lpush": per_call(lambda i: broker.lpush("bench-lpush", message), n),
         }
         print(

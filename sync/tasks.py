@@ -42,10 +42,10 @@ __all__ = [
 
 
 @shared_task(name=queues.DRAIN_WEBHOOKS, ignore_result=True)
-def drain_webhook_events_task() -> str:
-    """Process every stored webhook event not processed yet: queued by a delivery when no
-    drain is on its way (sync/inbound/wakeup.py), not once per delivery."""
-    return str(webhook_events_drain())
+def drain_webhook_events_task(store_id: int) -> str:
+    """Process the store's stored webhook events not processed yet: queued by a delivery when
+    no drain of the store is on its way (sync/inbound/wakeup.py), not once per delivery."""
+    return str(webhook_events_drain(store_id=store_id))
 
 
 @shared_task(name=queues.PROCESS_WEBHOOK, bind=True, ignore_result=True, max_retries=8)

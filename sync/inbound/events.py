@@ -1,6 +1,6 @@
 """Processing stored Shopify webhook events: re-read what changed, mirror it, recompute.
 
-webhook_events_drain()                the drain task's job: every unprocessed event, store by store
+webhook_events_drain(store_id=...)    the drain task's job: all of a store's unprocessed events
 webhook_event_process(event_pk=...)   one event (and the store's others)
 stranded_events()                     events stored but never processed (beat re-queues)
 refresh_items(store, client, item_ids, summary)   re-read items (also Update Qty's re-read)
@@ -151,78 +151,63 @@ def webhook_event_process(*, event_pk: int) -> ProcessSummary:
 class DrainSummary:
     batches: int = 0
     events: int = 0
-    failed_stores: list[int] = field(default_factory=list)
     follow_up: str = ""
 
     def __str__(self):
         text = f"{self.events} event(s) in {self.batches} batch(es)"
-        if self.failed_stores:
-            text += f"; stores {self.failed_stores} left for a later drain"
         return text + (f"; {self.follow_up}" if self.follow_up else "")
 
 
-def webhook_events_drain(*, budget_seconds: float = 20.0) -> DrainSummary:
-    """Process every stored event not processed yet, one store's batch at a time, until none
-    is left; queued by the delivery that found no drain on its way (`wakeup.drain_soon`).
+def webhook_events_drain(*, store_id: int, budget_seconds: float = 20.0) -> DrainSummary:
+    """Process every stored event of the store not processed yet, a batch at a time, until
+    none is left; queued by the delivery that found no drain of the store on its way
+    (`wakeup.drain_soon`). Stores drain in parallel, each one drain at a time.
 
-    Holds the wake-up flag while it works and deletes it before its last look for events, so
-    an event committed before that look is processed here and any later one queues the next
-    drain (sync/inbound/wakeup.py). A store whose batch fails is left for a later drain (after
-    a rate limit's wait, or a few seconds for a transient error; beat's sweep otherwise). After
-    `budget_seconds` it queues another drain to go on, keeping within the task's time limit.
+    Holds the store's wake-up flag while it works and deletes it before its last look for
+    events, so an event committed before that look is processed here and any later one queues
+    the next drain (sync/inbound/wakeup.py). A rate limit or a transient error queues another
+    drain after the wait (a few seconds for the latter); any other error leaves the events to
+    the next delivery's drain and beat's sweep. After `budget_seconds` it queues another drain
+    to go on, keeping within the task's time limit.
     """
     summary = DrainSummary()
-    flag = DrainFlag()
-    failed: set[int] = set()
-    retry_in: float | None = None
+    flag = DrainFlag(store_id)
     deadline = time.monotonic() + budget_seconds
     while True:
         flag.hold()
-        firsts = _first_unprocessed(exclude=failed)
-        if not firsts:
+        first = _first_unprocessed(store_id)
+        if first is None:
             flag.release()
             # The last look: anything committed before the release is seen here.
-            if not _first_unprocessed(exclude=failed) or not flag.take():
-                break  # nothing left, or a delivery took the flag and queued the next drain
+            if _first_unprocessed(store_id) is None or not flag.take():
+                return summary  # nothing left, or a delivery took the flag and queued a drain
             continue
-        for store_id, event_pk in firsts:
-            try:
-                done = webhook_event_process(event_pk=event_pk)
-            except RateLimited as exc:
-                failed.add(store_id)
-                retry_in = max(retry_in or 0.0, exc.retry_after, 1.0)
-                continue
-            except TransientError:
-                failed.add(store_id)
-                retry_in = max(retry_in or 0.0, 5.0)
-                continue
-            except Exception:  # one store's bug must not hold up the others; beat retries it
-                logger.exception("Processing webhook event %s failed", event_pk)
-                failed.add(store_id)
-                continue
-            summary.batches += 1
-            summary.events += done.events
+        try:
+            done = webhook_event_process(event_pk=first)
+        except TransientError as exc:  # RateLimited included
+            wait = max(exc.retry_after, 1.0) if isinstance(exc, RateLimited) else 5.0
+            summary.follow_up = f"{exc.__class__.__name__}: another drain in {wait:.0f} s"
+            publish_drain(flag, countdown=wait)  # still holding the flag until then
+            return summary
+        except Exception:
+            flag.release()  # the next delivery tries again; beat's sweep meanwhile
+            raise
+        summary.batches += 1
+        summary.events += done.events
         if time.monotonic() > deadline:
             summary.follow_up = "budget spent: another drain queued"
             publish_drain(flag)  # still holding the flag: deliveries meanwhile publish nothing
-            break
-    summary.failed_stores = sorted(failed)
-    if retry_in is not None and not summary.follow_up:
-        summary.follow_up = f"another drain in {retry_in:.0f} s"
-        publish_drain(DrainFlag(), countdown=retry_in)
-    return summary
+            return summary
 
 
-def _first_unprocessed(*, exclude: set[int]) -> list[tuple[int, int]]:
-    """(store id, its oldest unprocessed event) for each store with one."""
-    rows = (
-        WebhookEvent.objects.filter(processed_at__isnull=True)
-        .exclude(store_id__in=exclude)
-        .values("store_id")
-        .annotate(first=Min("pk"))
-        .order_by("first")
+def _first_unprocessed(store_id: int) -> int | None:
+    """The store's oldest unprocessed event."""
+    return (
+        WebhookEvent.objects.filter(store_id=store_id, processed_at__isnull=True)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+        .first()
     )
-    return [(row["store_id"], row["first"]) for row in rows]
 
 
 def stranded_events(*, older_than: timedelta = timedelta(minutes=1)) -> list[int]:

@@ -183,7 +183,7 @@ def _checked_event(
 def _accepted(event: WebhookEvent, pk: int) -> WebhookOutcome:
     if event.processed_at is not None:
         return WebhookOutcome(200, "Ignored topic.", pk)
-    drain_soon()  # one drain for many deliveries (wakeup.py)
+    drain_soon(event.store_id)  # one drain for many deliveries (wakeup.py)
     return WebhookOutcome(200, "Queued.", pk)
 
 

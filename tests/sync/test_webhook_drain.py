@@ -39,33 +39,38 @@ class StandInRedis:
 
 @pytest.fixture
 def flag_redis(settings, monkeypatch):
-    """The Redis the flag lives in (REDIS_URL's, or the stand-in), the flag cleared around."""
+    """The Redis the flags live in (REDIS_URL's, or the stand-in), emptied of them around."""
     if settings.REDIS_URL:
         client = wakeup.redis_client(settings.REDIS_URL)
     else:
         client = StandInRedis()
         settings.REDIS_URL = "redis://stand-in/0"
         monkeypatch.setattr(wakeup, "redis_client", lambda url: client)
-    key = wakeup.DrainFlag().key
-    client.delete(key)
+    keys = [wakeup.DrainFlag(store_id).key for store_id in range(1, 200)]
+    client.delete(*keys)
     yield client
-    client.delete(key)
+    client.delete(*keys)
 
 
 @pytest.fixture
 def published(monkeypatch):
-    """The drains queued (their countdowns), instead of a broker."""
+    """The drains queued, (store id, countdown) each, instead of a broker."""
     sent = []
     task = current_app.tasks[queues.DRAIN_WEBHOOKS]
-    monkeypatch.setattr(task, "apply_async", lambda *a, countdown=None, **k: sent.append(countdown))
+    monkeypatch.setattr(
+        task,
+        "apply_async",
+        lambda args=None, countdown=None, **k: sent.append((args[0], countdown)),
+    )
     return sent
 
 
-def flag_is_set(client) -> bool:
-    return bool(client.exists(wakeup.DrainFlag().key))
+def flag_is_set(client, store_id) -> bool:
+    return bool(client.exists(wakeup.DrainFlag(store_id).key))
 
 
 def world(n_levels=2, available=7):
+    """Levels in as many stores, and a Shopify that shows each at `available`."""
     levels = [InventoryLevelFactory() for _ in range(n_levels)]
     shopify = FakeShopify(
         levels={(lv.variant.inventory_item_id, lv.location.shopify_id): available for lv in levels}
@@ -73,40 +78,51 @@ def world(n_levels=2, available=7):
     return levels, shopify
 
 
-def test_many_deliveries_queue_one_drain_until_it_runs(
+def second_level(level):
+    """Another variant of the same store, stocked at the same location."""
+    return InventoryLevelFactory(
+        variant__product__store=level.variant.store, location=level.location
+    )
+
+
+def test_many_deliveries_queue_one_drain_per_store_until_it_runs(
     client, flag_redis, published, django_capture_on_commit_callbacks
 ):
-    levels, _ = world(3)
+    (one, two), _ = world(2)
     with django_capture_on_commit_callbacks(execute=True):
-        for i, level in enumerate(levels):
+        for i, level in enumerate([one, second_level(one), two, one]):
             response = deliver(client, level.variant.store, level_payload(level), event_id=f"e{i}")
             assert response.status_code == 200 and b"Queued" in response.content
 
-    assert WebhookEvent.objects.filter(processed_at__isnull=True).count() == 3
-    assert published == [None], "one drain for the three deliveries"
-    assert flag_is_set(flag_redis)
+    assert WebhookEvent.objects.filter(processed_at__isnull=True).count() == 4
+    stores = [one.variant.store_id, two.variant.store_id]
+    assert published == [(stores[0], None), (stores[1], None)], "one drain per store"
+    assert flag_is_set(flag_redis, stores[0]) and flag_is_set(flag_redis, stores[1])
 
 
-def test_the_drain_processes_every_stores_events_and_lets_the_next_delivery_queue_one(
+def test_the_drain_processes_the_stores_events_and_lets_the_next_delivery_queue_one(
     client, flag_redis, published, django_capture_on_commit_callbacks
 ):
-    levels, shopify = world(2)
+    (level, other), shopify = world(2)
+    store_id = level.variant.store_id
     with django_capture_on_commit_callbacks(execute=True):
-        for i, level in enumerate(levels):
-            deliver(client, level.variant.store, level_payload(level), event_id=f"e{i}")
+        deliver(client, level.variant.store, level_payload(level), event_id="a")
+        deliver(client, level.variant.store, level_payload(level, 6), event_id="b")
+        deliver(client, other.variant.store, level_payload(other), event_id="elsewhere")
 
     with substitute(shopify=lambda store: shopify):
-        summary = webhook_events_drain()
+        summary = webhook_events_drain(store_id=store_id)
 
-    assert summary.events == 2 and summary.batches == 2  # two stores, a batch each
-    assert not WebhookEvent.objects.filter(processed_at__isnull=True).exists()
-    for level in levels:
-        level.refresh_from_db()
-        assert level.available == 7
-    assert not flag_is_set(flag_redis)
+    assert summary.events == 2 and summary.batches == 1  # the store's two events, one read
+    assert not WebhookEvent.objects.filter(store_id=store_id, processed_at__isnull=True).exists()
+    assert WebhookEvent.objects.get(event_id="elsewhere").processed_at is None, "its own drain's"
+    level.refresh_from_db()
+    assert level.available == 7
+    assert not flag_is_set(flag_redis, store_id)
     with django_capture_on_commit_callbacks(execute=True):
-        deliver(client, levels[0].variant.store, level_payload(levels[0]), event_id="later")
-    assert published == [None, None]
+        deliver(client, level.variant.store, level_payload(level), event_id="later")
+    assert published[-1] == (store_id, None)
+    assert len(published) == 3
 
 
 def test_a_delivery_that_finds_the_flag_set_just_before_the_drain_ends_is_processed(
@@ -120,18 +136,18 @@ def test_a_delivery_that_finds_the_flag_set_just_before_the_drain_ends_is_proces
     real = events._first_unprocessed
     arrived = []
 
-    def first_unprocessed(*, exclude):
-        found = real(exclude=exclude)
-        if not found and not arrived:
+    def first_unprocessed(store_id):
+        found = real(store_id)
+        if found is None and not arrived:
             with django_capture_on_commit_callbacks(execute=True):
                 response = deliver(client, store, level_payload(level), event_id="late")
             arrived.append(response.status_code)
         return found
 
     monkeypatch.setattr(events, "_first_unprocessed", first_unprocessed)
-    wakeup.DrainFlag().take()  # the drain was queued by an earlier delivery
+    wakeup.DrainFlag(store.pk).take()  # the drain was queued by an earlier delivery
     with substitute(shopify=lambda store: shopify):
-        summary = webhook_events_drain()
+        summary = webhook_events_drain(store_id=store.pk)
 
     assert arrived == [200]
     assert published == [], "the late delivery found the flag set and queued nothing"
@@ -139,7 +155,7 @@ def test_a_delivery_that_finds_the_flag_set_just_before_the_drain_ends_is_proces
     assert late.processed_at is not None and summary.events == 1
     level.refresh_from_db()
     assert level.available == 7
-    assert not flag_is_set(flag_redis)
+    assert not flag_is_set(flag_redis, store.pk)
 
 
 def test_a_delivery_while_the_drain_works_is_processed_by_the_same_drain(
@@ -160,18 +176,19 @@ def test_a_delivery_while_the_drain_works_is_processed_by_the_same_drain(
     with django_capture_on_commit_callbacks(execute=True):
         deliver(client, store, level_payload(level), event_id="first")
     with substitute(shopify=lambda store: shopify):
-        summary = webhook_events_drain()
+        summary = webhook_events_drain(store_id=store.pk)
 
     assert late[0].status_code == 200
-    assert published == [None], "only the first delivery queued a drain"
-    assert summary.events == 2
+    assert published == [(store.pk, None)], "only the first delivery queued a drain"
+    assert summary.events == 2 and summary.batches == 2
     assert not WebhookEvent.objects.filter(processed_at__isnull=True).exists()
 
 
-def test_a_rate_limited_store_waits_for_a_later_drain_without_holding_up_the_others(
+def test_a_rate_limited_drain_queues_the_next_after_the_wait_and_keeps_the_flag(
     client, flag_redis, published, django_capture_on_commit_callbacks
 ):
-    (limited, fine), shopify = world(2)
+    (level,), _ = world(1)
+    store = level.variant.store
     throttled = FakeShopify()
 
     def throttled_read(item_ids, **kwargs):
@@ -179,41 +196,63 @@ def test_a_rate_limited_store_waits_for_a_later_drain_without_holding_up_the_oth
 
     throttled.inventory_levels_for_items = throttled_read
     with django_capture_on_commit_callbacks(execute=True):
-        deliver(client, limited.variant.store, level_payload(limited), event_id="a")
-        deliver(client, fine.variant.store, level_payload(fine), event_id="b")
-    clients = {limited.variant.store_id: throttled, fine.variant.store_id: shopify}
+        deliver(client, store, level_payload(level), event_id="a")
 
-    with substitute(shopify=lambda store: clients[store.pk]):
-        summary = webhook_events_drain()
+    with substitute(shopify=lambda store: throttled):
+        summary = webhook_events_drain(store_id=store.pk)
 
-    assert summary.failed_stores == [limited.variant.store_id]
-    assert WebhookEvent.objects.get(event_id="b").processed_at is not None
+    assert "another drain in 3 s" in str(summary)
     assert WebhookEvent.objects.get(event_id="a").processed_at is None
-    assert published == [None, 3.0], "the first delivery's drain, then one after the wait"
+    assert published == [(store.pk, None), (store.pk, 3.0)]
+    assert flag_is_set(flag_redis, store.pk), "deliveries meanwhile leave it to that drain"
+
+
+def test_a_drain_that_fails_lets_the_next_delivery_queue_another(
+    client, flag_redis, published, django_capture_on_commit_callbacks
+):
+    (level,), _ = world(1)
+    store = level.variant.store
+    broken = FakeShopify()
+
+    def bug(item_ids, **kwargs):
+        raise KeyError("a bug")
+
+    broken.inventory_levels_for_items = bug
+    with django_capture_on_commit_callbacks(execute=True):
+        deliver(client, store, level_payload(level), event_id="a")
+
+    with substitute(shopify=lambda store: broken), pytest.raises(KeyError):
+        webhook_events_drain(store_id=store.pk)
+
+    assert not flag_is_set(flag_redis, store.pk)
+    with django_capture_on_commit_callbacks(execute=True):
+        deliver(client, store, level_payload(level), event_id="b")
+    assert published == [(store.pk, None), (store.pk, None)]
 
 
 def test_a_drain_past_its_budget_queues_the_next_and_keeps_the_flag(
     client, flag_redis, published, django_capture_on_commit_callbacks
 ):
-    levels, shopify = world(2)
+    (level,), shopify = world(1)
+    store = level.variant.store
     with django_capture_on_commit_callbacks(execute=True):
-        for i, level in enumerate(levels):
-            deliver(client, level.variant.store, level_payload(level), event_id=f"e{i}")
+        deliver(client, store, level_payload(level), event_id="a")
 
     with substitute(shopify=lambda store: shopify):
-        summary = webhook_events_drain(budget_seconds=0)
+        summary = webhook_events_drain(store_id=store.pk, budget_seconds=0)
 
     assert "another drain queued" in str(summary)
-    assert published == [None, None]
-    assert flag_is_set(flag_redis), "deliveries meanwhile leave it to the queued drain"
+    assert published == [(store.pk, None), (store.pk, None)]
+    assert flag_is_set(flag_redis, store.pk), "deliveries meanwhile leave it to the queued drain"
 
 
 def test_without_redis_every_delivery_queues_a_drain(
     client, settings, published, django_capture_on_commit_callbacks
 ):
     settings.REDIS_URL = ""
-    levels, _ = world(2)
+    (level,), _ = world(1)
+    store = level.variant.store
     with django_capture_on_commit_callbacks(execute=True):
-        for i, level in enumerate(levels):
-            deliver(client, level.variant.store, level_payload(level), event_id=f"e{i}")
-    assert published == [None, None]
+        for i in range(2):
+            deliver(client, store, level_payload(level), event_id=f"e{i}")
+    assert published == [(store.pk, None), (store.pk, None)]
