@@ -7,10 +7,12 @@
 Per run: a fresh PostgreSQL database (created and dropped here), one Shopify store, gunicorn
 started with config/gunicorn.py under config.settings.staging (production's settings, sandbox
 off), a Redis broker (db STOCKLINK_BENCH_REDIS_DB, default 12, must be empty; flushed after).
-No Celery worker runs: the queued processing tasks pile up in Redis, which is what a webhook
-burst does to the web tier. Then locust (bench/_locust_webhooks.py, headless, one process)
-keeps `--users` webhooks in flight for `--seconds`: each is signed, carries a new event id, and
-is verified, inserted and queued by the view. Everything is on 127.0.0.1.
+No Celery worker runs: the stored events pile up, which is what a webhook burst does to the web
+tier; with no drain to release it, the drain flag (sync/inbound/wakeup.py) expires and is taken
+again every 30 s, so a run publishes a drain about that often (a draining worker would hold the
+flag while it works and release it when it finds nothing left). Then the load generator keeps
+`--users` webhooks in flight for `--seconds`: each is signed, carries a new event id, and is
+verified, inserted and queued (the flag's SET NX) by the view. Everything is on 127.0.0.1.
 
 Load generator: wrk (`bench/_wrk_webhooks.lua`, one thread, `--users` connections) when it is
 installed; if it is not, the script installs the Debian package when it runs as root with apt-get

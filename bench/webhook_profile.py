@@ -2,13 +2,14 @@
 
 .venv/bin/python bench/webhook_profile.py [--requests 1000] [--profile] [--top 40]
 
-Calls Django's WSGI handler directly (every middleware, the URL resolver, the view, the
-request_finished signal that returns the database connection), as gunicorn does, for signed
-deliveries with new event ids against PostgreSQL (a fresh database, created and dropped here)
-and a Redis broker (db STOCKLINK_BENCH_REDIS_DB, default 12, flushed after), under
-config.settings.staging with psycopg-pool. Prints wall and CPU milliseconds per request and per
-Celery publish (`apply_async` of the processing task, the view's enqueue) next to a bare Redis
-LPUSH of the same message; `--profile` adds cProfile's top functions. No HTTP and no load
+Calls the WSGI application gunicorn serves (config/wsgi.py: the webhook's own middleware, the
+URL resolver, the view, the request_finished signal that returns the database connection),
+for signed deliveries with new event ids against PostgreSQL (a fresh database, created and
+dropped here) and Redis (db STOCKLINK_BENCH_REDIS_DB, default 12, flushed after), under
+config.settings.staging with psycopg-pool. Prints wall and CPU milliseconds per request, per
+Celery publish (`apply_async` of the drain task, what a delivery does when it finds no drain
+on its way), per drain-flag SET NX (what every other delivery does) and per bare Redis LPUSH
+of a message of a publish's size; `--profile` adds cProfile's top functions. No HTTP and no load
 generator: this is the CPU a gunicorn worker spends per request, on top of parsing HTTP.
 """
 
@@ -66,15 +67,16 @@ def main() -> None:
 
         django.setup()
         from celery import current_app
-        from django.core.handlers.wsgi import WSGIHandler
         from django.core.management import call_command
         from django.db import connections
 
         from sync import queues
+        from sync.inbound.wakeup import DrainFlag
 
         call_command("migrate", verbosity=0)
         exec(SEED)  # noqa: S102 - our own seed text, shared with webhook_load.py
-        app = WSGIHandler()
+        from config.wsgi import application as app
+
         signature = base64.b64encode(hmac.new(SECRET.encode(), BODY, hashlib.sha256).digest())
 
         def deliver(_i):
@@ -103,13 +105,14 @@ def main() -> None:
             if not status[0].startswith("200"):
                 raise RuntimeError(f"the webhook answered {status[0]}")
 
-        task = current_app.tasks[queues.PROCESS_WEBHOOK]
+        task = current_app.tasks[queues.DRAIN_WEBHOOKS]
         message = json.dumps({"body": base64.b64encode(BODY).decode() * 4}).encode()
         n = args.requests
         per_call(deliver, 50)  # warm up: connections, caches, imports
         results = {
             "request": per_call(deliver, n),
-            "celery_apply_async": per_call(lambda i: task.apply_async(args=(i,)), n),
+            "celery_apply_async": per_call(lambda i: task.apply_async(args=(1,)), n),
+            "drain_flag_set_nx": per_call(lambda i: DrainFlag(1).take(), n),
             "redis_lpush": per_call(lambda i: broker.lpush("bench-lpush", message), n),
         }
         print(

@@ -20,6 +20,7 @@ SEND_PUSHES = "sync.send_pending"
 CONFIRM_PUSHES = "sync.confirm_pushes"
 POLL_FEED = "sync.poll_feed"
 PROCESS_WEBHOOK = "sync.process_webhook_event"
+DRAIN_WEBHOOKS = "sync.drain_webhook_events"
 ACCOUNT_SWITCHES_CHANGED = "sync.account_switches_changed"
 HOLD_RULE_CHANGE = "sync.hold_rule_change"
 

@@ -16,7 +16,7 @@ from selling_lists.models import Listing
 from . import queues
 from .clients.errors import RateLimited, TransientError
 from .inbound.catalogue import catalogue_import
-from .inbound.events import stranded_events
+from .inbound.events import stranded_events, webhook_events_drain
 from .inbound.events import webhook_event_process as process_event
 from .inbound.refresh import metafield_stores, metafields_refresh
 from .inbound.webhooks import FLUSH_REJECTIONS, webhook_rejections_flush, webhooks_subscribe
@@ -41,9 +41,17 @@ __all__ = [
 ]
 
 
+@shared_task(name=queues.DRAIN_WEBHOOKS, ignore_result=True)
+def drain_webhook_events_task(store_id: int) -> str:
+    """Process the store's stored webhook events not processed yet: queued by a delivery when
+    no drain of the store is on its way (sync/inbound/wakeup.py), not once per delivery."""
+    return str(webhook_events_drain(store_id=store_id))
+
+
 @shared_task(name=queues.PROCESS_WEBHOOK, bind=True, ignore_result=True, max_retries=8)
 def process_webhook_event_task(self, event_id: int) -> None:
-    """Re-read what a Shopify webhook says changed, mirror it, recompute, queue pushes."""
+    """Re-read what a Shopify webhook says changed, mirror it, recompute, queue pushes. Beat's
+    sweep of stranded events queues it (and messages queued before the drain still run)."""
     try:
         process_event(event_pk=event_id)
     except RateLimited as exc:

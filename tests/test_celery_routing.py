@@ -43,6 +43,7 @@ def test_every_beat_entry_is_a_routed_task():
     ("task", "queue"),
     [
         ("sync.process_webhook_event", "webhooks"),
+        ("sync.drain_webhook_events", "webhooks"),
         ("sync.send_pending", "pushes"),
         ("sync.import_orders", "orders"),
         ("sync.reconcile_all", "jobs"),

@@ -64,6 +64,13 @@ MIDDLEWARE = [
     # Last, as django-axes asks: it turns a locked-out login into its 429 answer.
     "axes.middleware.AxesMiddleware",
 ]
+# Shopify's webhooks only (config/wsgi.py): a signed POST from a machine, answered in text/plain,
+# needs none of the session, user, messages, CSRF, CSP or login throttling above.
+WEBHOOK_MIDDLEWARE = [
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
+]
 
 # Login throttling (django-axes): after AXES_FAILURE_LIMIT wrong passwords for one user name,
 # that user name is locked out for the cool-off, even with the right password. Locking by user
@@ -176,7 +183,7 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # task that is renamed or added must be listed here (tests/test_celery_routing.py checks it).
 STOCKLINK_TASK_QUEUES = {
     # Shopify told us something changed: re-read, recompute, queue pushes. Seconds matter.
-    "webhooks": ["sync.process_webhook_event"],
+    "webhooks": ["sync.drain_webhook_events", "sync.process_webhook_event"],
     # Sends, read-backs, feed polls, and the beat entry that queues them.
     "pushes": [
         "sync.send_pending",

@@ -1,6 +1,7 @@
 """Processing stored Shopify webhook events: re-read what changed, mirror it, recompute.
 
-webhook_event_process(event_pk=...)   the task's job: one event (and the store's others)
+webhook_events_drain(store_id=...)    the drain task's job: all of a store's unprocessed events
+webhook_event_process(event_pk=...)   one event (and the store's others)
 stranded_events()                     events stored but never processed (beat re-queues)
 refresh_items(store, client, item_ids, summary)   re-read items (also Update Qty's re-read)
 """
@@ -8,6 +9,7 @@ refresh_items(store, client, item_ids, summary)   re-read items (also Update Qty
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -17,11 +19,13 @@ from django.utils import timezone
 
 from accounts.models import InventoryLevel, Location, ShopifyStore, Variant
 
+from ..clients.errors import RateLimited, TransientError
 from ..clients.factory import shopify_client
 from ..clients.protocols import ShopifyApi
 from ..models import PushReason, WebhookEvent
 from ..outbox.recompute import listings_recompute
 from .stock import LevelUpdate, inventory_levels_apply
+from .wakeup import DrainFlag, publish_drain
 from .webhooks import ITEM_TOPICS, LOCATION_TOPICS
 
 logger = logging.getLogger(__name__)
@@ -141,6 +145,69 @@ def webhook_event_process(*, event_pk: int) -> ProcessSummary:
         refresh_items(store, client, item_ids, summary)
     _mark_processed(fresh, f"Re-read {len(item_ids)} inventory item(s) from Shopify.")
     return summary
+
+
+@dataclass
+class DrainSummary:
+    batches: int = 0
+    events: int = 0
+    follow_up: str = ""
+
+    def __str__(self):
+        text = f"{self.events} event(s) in {self.batches} batch(es)"
+        return text + (f"; {self.follow_up}" if self.follow_up else "")
+
+
+def webhook_events_drain(*, store_id: int, budget_seconds: float = 20.0) -> DrainSummary:
+    """Process every stored event of the store not processed yet, a batch at a time, until
+    none is left; queued by the delivery that found no drain of the store on its way
+    (`wakeup.drain_soon`). Stores drain in parallel, each one drain at a time.
+
+    Holds the store's wake-up flag while it works and deletes it before its last look for
+    events, so an event committed before that look is processed here and any later one queues
+    the next drain (sync/inbound/wakeup.py). A rate limit or a transient error queues another
+    drain after the wait (a few seconds for the latter); any other error leaves the events to
+    the next delivery's drain and beat's sweep. After `budget_seconds` it queues another drain
+    to go on, keeping within the task's time limit.
+    """
+    summary = DrainSummary()
+    flag = DrainFlag(store_id)
+    deadline = time.monotonic() + budget_seconds
+    while True:
+        flag.hold()
+        first = _first_unprocessed(store_id)
+        if first is None:
+            flag.release()
+            # The last look: anything committed before the release is seen here.
+            if _first_unprocessed(store_id) is None or not flag.take():
+                return summary  # nothing left, or a delivery took the flag and queued a drain
+            continue
+        try:
+            done = webhook_event_process(event_pk=first)
+        except TransientError as exc:  # RateLimited included
+            wait = max(exc.retry_after, 1.0) if isinstance(exc, RateLimited) else 5.0
+            summary.follow_up = f"{exc.__class__.__name__}: another drain in {wait:.0f} s"
+            publish_drain(flag, countdown=wait)  # still holding the flag until then
+            return summary
+        except Exception:
+            flag.release()  # the next delivery tries again; beat's sweep meanwhile
+            raise
+        summary.batches += 1
+        summary.events += done.events
+        if time.monotonic() > deadline:
+            summary.follow_up = "budget spent: another drain queued"
+            publish_drain(flag)  # still holding the flag: deliveries meanwhile publish nothing
+            return summary
+
+
+def _first_unprocessed(store_id: int) -> int | None:
+    """The store's oldest unprocessed event."""
+    return (
+        WebhookEvent.objects.filter(store_id=store_id, processed_at__isnull=True)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+        .first()
+    )
 
 
 def stranded_events(*, older_than: timedelta = timedelta(minutes=1)) -> list[int]:

@@ -12,14 +12,12 @@ Hostile input answers 4xx, never 5xx, on SQLite and PostgreSQL (docs/security.md
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
-import math
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from functools import cache, lru_cache
+from typing import NamedTuple
 
 import redis
 from celery import current_app
@@ -27,15 +25,16 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import DateTimeField, F, Value
 from django.db.models.functions import Greatest
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 
 from accounts.crypto import decrypt
 from accounts.models import ShopifyStore
 
-from .. import conf, queues
+from .. import conf
 from ..clients.factory import shopify_client
 from ..clients.shopify_data import topic_enum, verify_webhook
 from ..models import WebhookEvent, WebhookRejection
+from .payloads import parse_payload, parse_triggered_at
+from .wakeup import drain_soon
 
 logger = logging.getLogger(__name__)
 
@@ -75,11 +74,6 @@ STORED_HEADERS = (
     ("event_id", "X-Shopify-Event-Id"),
     ("webhook_id", "X-Shopify-Webhook-Id"),
 )
-# Shopify's payloads nest a few levels; deeper is refused before it reaches the database.
-MAX_JSON_DEPTH = 64
-# PostgreSQL's jsonb refuses \u0000 and no database stores a lone surrogate.
-_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
-
 FLUSH_REJECTIONS = "sync.flush_webhook_rejections"
 # A first rejection queues a flush this much later; the ones until then only touch Redis.
 REJECTIONS_FLUSH_DELAY = 10
@@ -99,64 +93,102 @@ def webhook_receive(*, headers: Mapping[str, str], raw_body: bytes) -> WebhookOu
     a missing or wrong signature → 401, nothing stored, a rejection counted (in Redis when
     there is one). A signed body that is not a JSON object, or a header too long to store
     whole → 400 (Shopify retries it). A repeated X-Shopify-Event-Id → 200 and nothing done.
-    Queries: the store's id and webhook secret, then one INSERT … ON CONFLICT DO NOTHING.
+
+    Queries: one INSERT … SELECT … ON CONFLICT DO NOTHING for a store this process has seen
+    verify before (`_KNOWN`: its id, domain and secret's ciphertext, which the INSERT's WHERE
+    checks are still the store's, so a rotated secret or a deleted store inserts nothing). Any
+    other answer (a first delivery, a refusal, a duplicate, a store changed) is decided afresh:
+    the store's id and webhook secret read, then one INSERT … ON CONFLICT DO NOTHING.
     """
     domain = (headers.get("X-Shopify-Shop-Domain") or "").strip().lower()
+    known = _KNOWN.get(domain)
+    if known is not None:
+        checked = _checked_event(headers, raw_body, known)
+        if isinstance(checked, WebhookEvent):
+            pk = _insert_unless_duplicate(checked, guard=(domain, known.ciphertext))
+            if pk is not None:
+                return _accepted(checked, pk)
+        _KNOWN.pop(domain, None)  # decided afresh below, with the store as it is now
     store = _store_and_secret(domain) if domain and _storable_text(domain) else None
     if store is None:
         _count_rejection(None, WebhookRejection.Reason.UNKNOWN_SHOP)
         return WebhookOutcome(401, "Unknown shop.")
-    store_id, secret = store
+    checked = _checked_event(headers, raw_body, store)
+    if not isinstance(checked, WebhookEvent):
+        status, message, reason = checked
+        _count_rejection(store.id, reason)
+        return WebhookOutcome(status, message)
+    pk = _insert_unless_duplicate(checked)
+    if len(_KNOWN) >= 1024:
+        _KNOWN.clear()
+    _KNOWN[domain] = store  # its signature verified: the next delivery skips the read
+    if pk is None:
+        return WebhookOutcome(200, "Duplicate event: already received.")
+    return _accepted(checked, pk)
+
+
+class StoreKey(NamedTuple):
+    id: int
+    ciphertext: str
+    secret: str
+
+
+# Stores whose deliveries verified in this process, by shop domain (bounded by the stores).
+_KNOWN: dict[str, StoreKey] = {}
+Refusal = tuple[int, str, str]  # HTTP status, message, WebhookRejection.Reason
+
+
+def _checked_event(
+    headers: Mapping[str, str], raw_body: bytes, store: StoreKey
+) -> WebhookEvent | Refusal:
+    """The unsaved event when the delivery is signed with `store`'s secret and storable."""
     signature = headers.get("X-Shopify-Hmac-Sha256") or ""
     if not signature:
-        _count_rejection(store_id, WebhookRejection.Reason.MISSING_SIGNATURE)
-        return WebhookOutcome(401, "Missing X-Shopify-Hmac-Sha256.")
-    if not verify_webhook(secret, raw_body, signature):
-        _count_rejection(store_id, WebhookRejection.Reason.BAD_SIGNATURE)
-        return WebhookOutcome(401, "Invalid signature.")
+        return 401, "Missing X-Shopify-Hmac-Sha256.", WebhookRejection.Reason.MISSING_SIGNATURE
+    if not verify_webhook(store.secret, raw_body, signature):
+        return 401, "Invalid signature.", WebhookRejection.Reason.BAD_SIGNATURE
     try:
-        payload = _parse_payload(raw_body)
+        payload = parse_payload(raw_body)
     except (ValueError, RecursionError) as exc:  # UnicodeDecodeError is a ValueError
-        _count_rejection(store_id, WebhookRejection.Reason.MALFORMED)
         reason = exc if isinstance(exc, ValueError) else "nested too deeply"
-        return WebhookOutcome(400, f"The body is not a JSON object: {reason}")
+        message = f"The body is not a JSON object: {reason}"
+        return 400, message, WebhookRejection.Reason.MALFORMED
     values = {}
     for field, header in STORED_HEADERS:
         values[field] = (headers.get(header) or "").strip()
         if not _storable_text(values[field]):
-            _count_rejection(store_id, WebhookRejection.Reason.BAD_HEADER)
-            return WebhookOutcome(
-                400,
+            message = (
                 f"{header} must be printable text of at most "
-                f"{WebhookEvent.HEADER_MAX_LENGTH} characters.",
+                f"{WebhookEvent.HEADER_MAX_LENGTH} characters."
             )
+            return 400, message, WebhookRejection.Reason.BAD_HEADER
     topic = values["topic"].lower()
     event_id = values["event_id"]
     if not event_id:
         # Older deliveries may lack it; the same body on the same topic is the same event.
         event_id = "sha256:" + hashlib.sha256(topic.encode() + b"\0" + raw_body).hexdigest()
     handled = topic in ITEM_TOPICS or topic in LOCATION_TOPICS
-    pk = _insert_unless_duplicate(
-        WebhookEvent(
-            store_id=store_id,
-            topic=topic,
-            event_id=event_id,
-            webhook_id=values["webhook_id"],
-            triggered_at=_parse_triggered_at(headers.get("X-Shopify-Triggered-At") or ""),
-            payload=payload,
-            processed_at=None if handled else timezone.now(),
-            outcome="" if handled else "Topic not used by Stocklink.",
-        )
+    return WebhookEvent(
+        store_id=store.id,
+        topic=topic,
+        event_id=event_id,
+        webhook_id=values["webhook_id"],
+        triggered_at=parse_triggered_at(headers.get("X-Shopify-Triggered-At") or ""),
+        payload=payload,
+        processed_at=None if handled else timezone.now(),
+        outcome="" if handled else "Topic not used by Stocklink.",
     )
-    if pk is None:
-        return WebhookOutcome(200, "Duplicate event: already received.")
-    if handled:
-        queues.enqueue_on_commit(queues.PROCESS_WEBHOOK, pk)
-    return WebhookOutcome(200, "Queued." if handled else "Ignored topic.", pk)
 
 
-def _store_and_secret(domain: str) -> tuple[int, str] | None:
-    """The store's id and plaintext webhook secret, or None for an unknown shop.
+def _accepted(event: WebhookEvent, pk: int) -> WebhookOutcome:
+    if event.processed_at is not None:
+        return WebhookOutcome(200, "Ignored topic.", pk)
+    drain_soon(event.store_id)  # one drain for many deliveries (wakeup.py)
+    return WebhookOutcome(200, "Queued.", pk)
+
+
+def _store_and_secret(domain: str) -> StoreKey | None:
+    """The store's id and webhook secret, or None for an unknown shop.
 
     Reads two columns, not the whole store with its other secrets, in plain SQL (the ORM would
     compile the same statement on every delivery); the secret's ciphertext is decrypted once per
@@ -174,7 +206,7 @@ def _store_and_secret(domain: str) -> tuple[int, str] | None:
     with connection.cursor() as cursor:
         cursor.execute(sql, [domain])
         row = cursor.fetchone()
-    return None if row is None else (row[0], _webhook_secret(row[1]))
+    return None if row is None else StoreKey(row[0], row[1], _webhook_secret(row[1]))
 
 
 @lru_cache(maxsize=1024)
@@ -187,69 +219,36 @@ def _storable_text(value: str) -> bool:
     return len(value) <= WebhookEvent.HEADER_MAX_LENGTH and value.isprintable()
 
 
-def _reject_constant(name: str):
-    raise ValueError(f"{name} is not a JSON number")
-
-
-def _finite_float(text: str) -> float:
-    value = float(text)
-    if not math.isfinite(value):
-        raise ValueError(f"{text[:20]} is out of range")
-    return value
-
-
-def _parse_payload(raw_body: bytes) -> dict:
-    payload = json.loads(raw_body, parse_constant=_reject_constant, parse_float=_finite_float)
-    if not isinstance(payload, dict):
-        raise ValueError("expected a JSON object")
-    return _storable(payload, 0)
-
-
-def _storable(value, depth: int):
-    """The payload with each NUL or lone surrogate in a string replaced by U+FFFD.
-
-    Nothing else changes: the payload is a signal whose ids are numbers, and `events.py`
-    re-reads the rest from Shopify, so a delivery is never refused (and retried until Shopify
-    drops the subscription) because a product title holds a character no database stores.
-    """
-    if depth > MAX_JSON_DEPTH:
-        raise ValueError(f"nested deeper than {MAX_JSON_DEPTH} levels")
-    if isinstance(value, str):
-        return _UNSTORABLE.sub("\ufffd", value)
-    if isinstance(value, list):
-        return [_storable(item, depth + 1) for item in value]
-    if isinstance(value, dict):
-        return {_storable(k, depth + 1): _storable(v, depth + 1) for k, v in value.items()}
-    return value
-
-
-def _parse_triggered_at(value: str) -> datetime | None:
-    try:
-        parsed = parse_datetime(value.strip().replace("Z", "+00:00"))
-        if parsed is None:
-            return None
-        if timezone.is_naive(parsed):
-            parsed = timezone.make_aware(parsed, UTC)
-        return parsed.astimezone(UTC)  # year 1 at +14:00 does not exist in UTC
-    except (ValueError, OverflowError):
-        return None
-
-
-def _insert_unless_duplicate(event: WebhookEvent) -> int | None:
+def _insert_unless_duplicate(event: WebhookEvent, *, guard: tuple[str, str] | None = None):
     """INSERT … ON CONFLICT (store, event id) DO NOTHING RETURNING id: the new row's id, or
-    None for a delivery we already have. One statement, no savepoint (SQLite ≥ 3.35, PG)."""
+    None for a delivery we already have. One statement, no savepoint (SQLite ≥ 3.35, PG).
+
+    With `guard` (shop domain, secret's ciphertext) the row comes from a SELECT on the store
+    that matches its id and both: None too when the store no longer has them."""
     meta = WebhookEvent._meta
     fields = [f for f in meta.concrete_fields if not f.primary_key]
     quote = connection.ops.quote_name
-    sql = "INSERT INTO {} ({}) VALUES ({}) ON CONFLICT ({}, {}) DO NOTHING RETURNING {}".format(
+    placeholders = ", ".join(["%s"] * len(fields))
+    params = [f.get_db_prep_save(f.pre_save(event, add=True), connection) for f in fields]
+    source = f"VALUES ({placeholders})"
+    if guard is not None:
+        store = ShopifyStore._meta
+        source = "SELECT {} FROM {} WHERE {} = %s AND {} = %s AND {} = %s".format(
+            placeholders,
+            quote(store.db_table),
+            quote(store.pk.column),
+            quote(store.get_field("shop_domain").column),
+            quote(store.get_field("webhook_secret").column),
+        )
+        params += [event.store_id, *guard]
+    sql = "INSERT INTO {} ({}) {} ON CONFLICT ({}, {}) DO NOTHING RETURNING {}".format(
         quote(meta.db_table),
         ", ".join(quote(f.column) for f in fields),
-        ", ".join(["%s"] * len(fields)),
+        source,
         quote(meta.get_field("store").column),
         quote(meta.get_field("event_id").column),
         quote(meta.pk.column),
     )
-    params = [f.get_db_prep_save(f.pre_save(event, add=True), connection) for f in fields]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         row = cursor.fetchone()

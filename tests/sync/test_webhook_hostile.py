@@ -139,12 +139,16 @@ def test_a_nul_in_the_payload_is_stored_as_a_replacement_character_and_queued(cl
     assert payload == {"inventory_item_id": 7, "title": "a\ufffdb", "k\ufffd": "\ufffd"}
 
 
-def test_an_accepted_delivery_costs_two_queries(client, django_assert_num_queries):
+def test_a_stores_first_delivery_costs_two_queries_and_the_next_ones_one(
+    client, django_assert_num_queries
+):
     store = ShopifyStoreFactory()
     with django_assert_num_queries(2):  # the store, then INSERT … ON CONFLICT DO NOTHING
-        assert post(client, store, OBJECT).status_code == 200
-    with django_assert_num_queries(2):
-        assert b"Duplicate" in post(client, store, OBJECT).content
+        assert post(client, store, OBJECT, event_id="first").status_code == 200
+    with django_assert_num_queries(1):  # INSERT … SELECT the store as it verified … ON CONFLICT
+        assert b"Queued" in post(client, store, OBJECT, event_id="next").content
+    with django_assert_num_queries(3):  # a duplicate is decided afresh
+        assert b"Duplicate" in post(client, store, OBJECT, event_id="next").content
 
 
 # Headers as Shopify could never send them, bodies as any JSON object: signed, so they pass

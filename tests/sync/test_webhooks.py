@@ -372,3 +372,28 @@ def test_events_left_unprocessed_are_picked_up_again(client):
         received_at=timezone.now() - timedelta(minutes=5)
     )
     assert stranded_events() == [event.pk]
+
+
+def test_a_store_deleted_after_its_deliveries_verified_is_an_unknown_shop(client):
+    store = ShopifyStoreFactory()
+    body = b'{"inventory_item_id": 1}'
+    assert deliver(client, store, None, body=body, event_id="a").status_code == 200
+
+    store.delete()
+
+    assert deliver(client, store, None, body=body, event_id="b").status_code == 401
+    assert not WebhookEvent.objects.exists()
+    assert rejections(WebhookRejection.Reason.UNKNOWN_SHOP) == 1
+
+
+def test_a_shop_domain_moved_to_another_store_stores_the_delivery_under_that_store(client):
+    first = ShopifyStoreFactory(webhook_secret="same-secret")
+    body = b'{"inventory_item_id": 1}'
+    assert deliver(client, first, None, body=body, event_id="a").status_code == 200
+    domain = first.shop_domain
+    first.shop_domain = "renamed.myshopify.com"
+    first.save()
+    second = ShopifyStoreFactory(shop_domain=domain, webhook_secret="same-secret")
+
+    assert deliver(client, second, None, body=body, event_id="b").status_code == 200
+    assert WebhookEvent.objects.get(event_id="b").store_id == second.pk

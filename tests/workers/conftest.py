@@ -36,6 +36,13 @@ def real_workers(live_server, tmp_path):
 
     broker = settings.REDIS_URL.rsplit("/", 1)[0] + f"/{BROKER_DB}"
     redis.Redis.from_url(broker).flushdb()
+    # A drain killed with the previous test's workers may have left its flag (sync/inbound/
+    # wakeup.py): this test's first webhook must queue a drain, not wait for it to expire.
+    from sync.inbound.wakeup import DrainFlag, redis_client
+
+    pattern = DrainFlag(0).key.rsplit(":", 1)[0] + ":*"
+    for key in redis_client(settings.REDIS_URL).scan_iter(pattern):
+        redis_client(settings.REDIS_URL).delete(key)
     db = connection.settings_dict
     database_url = (
         f"postgres://{db['USER'] or 'postgres'}@{db['HOST'] or '127.0.0.1'}:"
