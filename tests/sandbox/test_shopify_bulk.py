@@ -13,7 +13,7 @@ from .shopify_fixtures import *  # noqa: F403  (pytest fixtures)
 def test_bulk_query_writes_one_line_per_node_with_children_pointing_to_their_parent(
     shopify_shop, shopify_client, monkeypatch
 ):
-    monkeypatch.setattr(bulk, "CHUNK", 7)  # several windows over the root connection
+    monkeypatch.setattr(bulk, "ROWS_CHUNK", 7)  # several windows over the root connection
     creds, totals = shopify_shop(variants=20, locations=2)
     client = shopify_client(creds)
     rows = list(
