@@ -22,7 +22,13 @@ ITEMS_QUERY = """
       node {
         id sku tracked createdAt
         inventoryLevels {
-          edges { node { id location { id name isActive } quantities(names: ["available", "on_hand", "committed", "incoming"]) { name quantity } } }
+          edges {
+            node {
+              id
+              location { id name isActive }
+              quantities(names: ["available", "on_hand", "committed", "incoming"]) { name quantity }
+            }
+          }
         }
       }
     }
