@@ -62,25 +62,40 @@ def metafield_keys_for(store: ShopifyStore) -> list[tuple[str, str]]:
     return keys
 
 
+def catalogue_read_start(store: ShopifyStore) -> str:
+    """Start the bulk operation a bulk `catalogue_import` reads, and return its id: Shopify
+    builds the file while the caller does other work (the reconcile reads Amazon back)."""
+    client = shopify_client(store)
+    try:
+        return client.start_variants_bulk(metafield=metafield_keys_for(store)[0])
+    finally:
+        client.close()
+
+
 def catalogue_import(
-    *, store: ShopifyStore, bulk: bool | None = None, reason: str = PushReason.CATALOGUE
+    *,
+    store: ShopifyStore,
+    bulk: bool | None = None,
+    reason: str = PushReason.CATALOGUE,
+    bulk_operation: str | None = None,
 ) -> ImportSummary:
     """Read the whole catalogue of `store` from Shopify into the mirror, then recompute.
 
     `bulk` None chooses: a bulk operation once the shop has more than BULK_THRESHOLD variants.
-    Listings fed by a variant whose stock changed are recomputed (and pushed if needed), with
-    `reason` (the reconcile passes its own).
+    `bulk_operation`, from `catalogue_read_start`, is read instead of starting one. Listings
+    fed by a variant whose stock changed are recomputed (and pushed if needed), with `reason`
+    (the reconcile passes its own).
     """
     client = shopify_client(store)
     summary = ImportSummary()
     locations = _import_locations(store, client)
     summary.locations = sum(1 for loc in locations.values() if loc.is_active)
     if bulk is None:
-        bulk = store.variants.count() > BULK_THRESHOLD
+        bulk = bulk_operation is not None or store.variants.count() > BULK_THRESHOLD
 
     keys = metafield_keys_for(store)
     first, *others = keys
-    rows = client.iter_variants(metafield=first, bulk=bulk)
+    rows = client.iter_variants(metafield=first, bulk=bulk, bulk_operation=bulk_operation)
     for batch in _batched(rows, BATCH):
         ids, levels = _upsert_variants(store, batch, locations, metafield=first)
         summary.variants += len(batch)
