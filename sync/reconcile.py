@@ -24,7 +24,7 @@ from selling_lists.models import FulfillmentChannel, Listing
 from . import conf
 from .clients.errors import MarketplaceError
 from .clients.factory import amazon_client
-from .inbound.catalogue import catalogue_import, catalogue_read_start
+from .inbound.catalogue import StartedRead, catalogue_import, catalogue_read_start
 from .linking import amazon_listings_by_sku
 from .models import PushReason, ReconcileRun
 
@@ -158,7 +158,7 @@ def _reconcile(summary: ReconcileSummary) -> None:
     # Shopify's bulk operations are started first: Shopify builds their files while Amazon's
     # listings reports are requested, built and read, so the two waits overlap.
     began = time.monotonic()
-    started: dict[int, str] = {}
+    started: dict[int, StartedRead] = {}
     stores = list(ShopifyStore.objects.all())
     for store in stores:
         try:
@@ -188,7 +188,7 @@ def _reconcile(summary: ReconcileSummary) -> None:
                 store=store,
                 bulk=True,
                 reason=PushReason.RECONCILE,
-                bulk_operation=started[store.pk],
+                started=started[store.pk],
             )
         except MarketplaceError as error:
             summary.errors.append(f"{store}: {error.message}")
