@@ -165,10 +165,13 @@ def upsert_rows(
     unique: Sequence[str],
     update: Sequence[str],
     changed_only: bool = False,
+    newer_only: str = "",
 ) -> None:
     """INSERT `rows`, or UPDATE the `update` columns of the row with the same `unique` columns,
     in one statement (a key must not appear twice in `rows`). `changed_only`: leave a row whose
-    `update` columns already hold those values untouched (no new row version to vacuum)."""
+    `update` columns already hold those values untouched (no new row version to vacuum).
+    `newer_only` (a column, e.g. a timestamp): leave a row whose value there is already later
+    than the incoming one."""
     if not rows:
         return
     quote = connection.ops.quote_name
@@ -180,9 +183,14 @@ def upsert_rows(
     where = ""
     if changed_only:
         differs = "IS DISTINCT FROM" if _postgres() else "IS NOT"
-        where = " WHERE " + " OR ".join(
-            f"{table}.{quote(c)} {differs} excluded.{quote(c)}" for c in update
+        where = (
+            " WHERE ("
+            + " OR ".join(f"{table}.{quote(c)} {differs} excluded.{quote(c)}" for c in update)
+            + ")"
         )
+    if newer_only:
+        column = quote(newer_only)
+        where += f"{' AND' if where else ' WHERE'} {table}.{column} <= excluded.{column}"
     # `WHERE true`: SQLite would otherwise read ON CONFLICT as a join's ON.
     sql = (
         f"INSERT INTO {table} ({names}) SELECT {values} FROM {source} WHERE true "

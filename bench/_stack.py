@@ -104,7 +104,7 @@ class Stack:
         self.tmp = Path(tempfile.mkdtemp(prefix=f"stocklink-bench-{config}-"))
         self.pg_name: str | None = None
         self.redis_client = None
-        self.port = free_port()
+        self.port = int(os.environ.get("STOCKLINK_BENCH_PORT") or free_port())
         self.base_url = f"http://127.0.0.1:{self.port}"
         self.env: dict = {}
 
@@ -113,7 +113,8 @@ class Stack:
     def _database_url(self) -> str:
         if self.config == "sqlite":
             return f"sqlite:///{self.tmp / 'bench.sqlite3'}"
-        # STOCKLINK_BENCH_PG_DB names it (replaced if it exists) on a machine shared with others.
+        # STOCKLINK_BENCH_PG_DB names it (replaced if it exists) on a machine shared with others;
+        # STOCKLINK_BENCH_PORT is the web server's port there (default: a free one).
         self.pg_name = os.environ.get(
             "STOCKLINK_BENCH_PG_DB", f"stocklink_bench_{os.getpid()}_{int(time.time())}"
         )

@@ -2,8 +2,9 @@
 
 Periodically read Amazon's quantities back (one listings report per account and marketplace)
 and re-read the Shopify catalogue (always with a bulk operation: paged reads wait on Shopify's
-cost throttle, ~2 s a page); every listing is then recomputed with reason "reconcile", which
-compares the Result with what Amazon shows and queues a push where they drift apart.
+cost throttle, ~2 s a page; it is started before Amazon is read, so Shopify builds its file
+meanwhile); every listing is then recomputed with reason "reconcile", which compares the Result
+with what Amazon shows and queues a push where they drift apart.
 
 A pass is recorded as a `ReconcileRun` (its duration, beside beat's interval, in the admin),
 which is also its lock: a pass that finds another running does nothing.
@@ -23,7 +24,7 @@ from selling_lists.models import FulfillmentChannel, Listing
 from . import conf
 from .clients.errors import MarketplaceError
 from .clients.factory import amazon_client
-from .inbound.catalogue import catalogue_import
+from .inbound.catalogue import StartedRead, catalogue_import, catalogue_read_start
 from .linking import amazon_listings_by_sku
 from .models import PushReason, ReconcileRun
 
@@ -40,8 +41,9 @@ class ReconcileSummary:
     variants: int = 0
     errors: list[str] = field(default_factory=list)
     skipped: str = ""  # why this pass did nothing (another one is running)
-    # Where the time went: Amazon's read-back; Shopify's re-read (bulk operation, download,
-    # upserts) and, within it, the recompute of the listings.
+    # Where the time went: Amazon's read-back; Shopify's re-read (starting the bulk operation;
+    # after the read-back, what is left of its wait, download, upserts) and, within it, the
+    # recompute of the listings.
     amazon_seconds: float = 0.0
     shopify_seconds: float = 0.0
     recompute_seconds: float = 0.0
@@ -153,6 +155,17 @@ def _run_start() -> ReconcileRun | None:
 
 
 def _reconcile(summary: ReconcileSummary) -> None:
+    # Shopify's bulk operations are started first: Shopify builds their files while Amazon's
+    # listings reports are requested, built and read, so the two waits overlap.
+    began = time.monotonic()
+    started: dict[int, StartedRead] = {}
+    stores = list(ShopifyStore.objects.all())
+    for store in stores:
+        try:
+            started[store.pk] = catalogue_read_start(store)
+        except MarketplaceError as error:
+            summary.errors.append(f"{store}: {error.message}")
+    summary.shopify_seconds = time.monotonic() - began
     began = time.monotonic()
     for account in AmazonAccount.objects.filter(inventory_sync_enabled=True):
         for marketplace_id in account.marketplaces.values_list("pk", flat=True):
@@ -167,12 +180,19 @@ def _reconcile(summary: ReconcileSummary) -> None:
             summary.drifted += drifted
     summary.amazon_seconds = time.monotonic() - began
     began = time.monotonic()
-    for store in ShopifyStore.objects.all():
+    for store in stores:
+        if store.pk not in started:
+            continue  # its error is recorded
         try:
-            imported = catalogue_import(store=store, bulk=True, reason=PushReason.RECONCILE)
+            imported = catalogue_import(
+                store=store,
+                bulk=True,
+                reason=PushReason.RECONCILE,
+                started=started[store.pk],
+            )
         except MarketplaceError as error:
             summary.errors.append(f"{store}: {error.message}")
             continue
         summary.variants += imported.variants
         summary.recompute_seconds += imported.recompute_seconds
-    summary.shopify_seconds = time.monotonic() - began
+    summary.shopify_seconds += time.monotonic() - began

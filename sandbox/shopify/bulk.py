@@ -3,10 +3,12 @@
 Each node of the root connection becomes one line; nodes of nested connections become lines of
 their own carrying `__parentId` (the id of the enclosing node) and are removed from their
 parent, as in Shopify's output. The root connection is read in windows of `CHUNK` rows so that
-a 100,000-variant catalogue never sits in memory at once.
+a 100,000-variant catalogue never sits in memory at once; a query over the variants that
+bulk_rows.py can answer from plain rows is read in windows of `ROWS_CHUNK` that way instead.
 """
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
 from django.conf import settings
@@ -24,11 +26,14 @@ from graphql import (
 )
 
 from .bulk_exec import compile_plan, execute_plan
+from .bulk_rows import compile_reader, read_lines
 from .models import BulkOperation
 from .resolvers import Context, field_resolver, type_resolver
 from .schema import admin_schema
 
 CHUNK = 500
+ROWS_CHUNK = 5000
+_ENCODER = json.JSONEncoder(separators=(",", ":"))  # json.dumps builds one per call otherwise
 MAX_CONNECTIONS = 5
 MAX_CONNECTION_DEPTH = 3  # the root connection and two levels nested in it
 
@@ -144,6 +149,31 @@ def _execute(schema, document, plan, ctx) -> dict | None:
     return result.data
 
 
+def _windows(schema, document, plan, shop) -> Iterator[tuple[list[dict], int]]:
+    """(lines, root objects) per window of the root connection, until it is read."""
+    reader = compile_reader(plan)
+    if reader is not None:
+        yield from read_lines(reader, shop, ROWS_CHUNK)
+        return
+    after_pk = 0
+    while True:
+        ctx = Context(shop=shop, bulk=True, bulk_window=(after_pk, CHUNK))
+        data = _execute(schema, document, plan, ctx)
+        lines: list[dict] = []
+        roots = 0
+        for value in (data or {}).values():
+            if _looks_like_connection(value):
+                for node in _connection_nodes(value):
+                    if node is not None:
+                        roots += 1
+                        flatten(node, None, lines)
+        yield lines, roots
+        # Only a root connection pages; a query rooted elsewhere runs once.
+        if len(ctx.bulk_root_rows) < CHUNK:
+            return
+        after_pk = ctx.bulk_root_rows[-1].pk
+
+
 def run(operation: BulkOperation) -> None:
     """Execute the operation's query over every object and write its result file."""
     operation.status = BulkOperation.Status.RUNNING
@@ -154,26 +184,12 @@ def run(operation: BulkOperation) -> None:
     path = result_path(operation)
     path.parent.mkdir(parents=True, exist_ok=True)
     objects = roots = 0
-    after_pk = 0
     try:
         with path.open("w", encoding="utf-8") as out:
-            while True:
-                ctx = Context(shop=operation.shop, bulk=True, bulk_window=(after_pk, CHUNK))
-                data = _execute(schema, document, plan, ctx)
-                lines: list[dict] = []
-                for value in (data or {}).values():
-                    if _looks_like_connection(value):
-                        for node in _connection_nodes(value):
-                            if node is not None:
-                                roots += 1
-                                flatten(node, None, lines)
-                for line in lines:
-                    out.write(json.dumps(line, separators=(",", ":")) + "\n")
+            for lines, window_roots in _windows(schema, document, plan, operation.shop):
+                out.write("".join(_ENCODER.encode(line) + "\n" for line in lines))
                 objects += len(lines)
-                # Only a root connection pages; a query rooted elsewhere runs once.
-                if len(ctx.bulk_root_rows) < CHUNK:
-                    break
-                after_pk = ctx.bulk_root_rows[-1].pk
+                roots += window_roots
     except GraphQLError:
         operation.status = BulkOperation.Status.FAILED
         operation.error_code = "INTERNAL_SERVER_ERROR"

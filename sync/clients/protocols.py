@@ -63,7 +63,12 @@ class ShopifyApi(Protocol):
         updated_since: datetime | None,
         max_locations: int,
         bulk: bool,
+        bulk_operation: str | None,
     ) -> Iterator[VariantStock]: ...
+
+    def start_variants_bulk(
+        self, *, metafield: tuple[str, str], updated_since: datetime | None
+    ) -> str: ...
 
     def inventory_levels_for_items(
         self, item_ids: Iterable[int], *, max_locations: int

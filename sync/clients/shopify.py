@@ -73,6 +73,7 @@ class ShopifyClient(ShopifyGraphQL):
         updated_since: datetime | None = None,
         max_locations: int = 10,
         bulk: bool = False,
+        bulk_operation: str | None = None,
     ) -> Iterator[VariantStock]:
         """Every variant with its stock per location and one metafield's value.
 
@@ -80,10 +81,14 @@ class ShopifyClient(ShopifyGraphQL):
         many inventory levels to read per variant (the page size is set so a page stays under
         Shopify's cost limit). `bulk=True` reads the catalogue with a bulk operation instead,
         for large shops (no cost limit; rows arrive when the operation completes).
+        `bulk_operation` reads the one `start_variants_bulk` started (same `metafield`).
         """
         namespace, key = metafield
-        if bulk:
-            yield from self._iter_variants_bulk(namespace, key, updated_since)
+        if bulk or bulk_operation:
+            operation = bulk_operation or self.start_variants_bulk(
+                metafield=metafield, updated_since=updated_since
+            )
+            yield from self._variants_of_bulk(self.bulk_query_rows(operation))
             return
         levels = max(1, min(max_locations, 250))
         # Per variant: ~5 objects + a level connection of `levels` × ~3 objects.
@@ -98,15 +103,27 @@ class ShopifyClient(ShopifyGraphQL):
         for node in self.paginate(VARIANTS_QUERY, "productVariants", variables):
             yield variant_stock(node, levels_of(node["inventoryItem"]["inventoryLevels"]))
 
-    def _iter_variants_bulk(self, namespace, key, updated_since) -> Iterator[VariantStock]:
-        query = render_variants_bulk_query(
-            namespace=namespace, key=key, updated_since=updated_since
+    def start_variants_bulk(
+        self,
+        *,
+        metafield: tuple[str, str] = ("stocklink", "amazon_qty"),
+        updated_since: datetime | None = None,
+    ) -> str:
+        """Start the bulk operation `iter_variants(bulk=True)` reads and return its id, so that
+        Shopify runs it while the caller does other work; then `iter_variants(bulk_operation=)`.
+        """
+        namespace, key = metafield
+        return self.start_bulk_query(
+            render_variants_bulk_query(namespace=namespace, key=key, updated_since=updated_since)
         )
+
+    @staticmethod
+    def _variants_of_bulk(rows: Iterable[dict]) -> Iterator[VariantStock]:
         # Levels may come before or after their variant: each line is reduced to what we keep
         # as it is read (a VariantStock, a location → available pair), not held as parsed JSON.
         variants: dict[str, VariantStock] = {}
         available: dict[str, dict[int, int]] = {}
-        for row in self.run_bulk_query(query):
+        for row in rows:
             parent = row.get("__parentId")
             if parent is None:
                 variants[row["id"]] = variant_stock(row, available.setdefault(row["id"], {}))

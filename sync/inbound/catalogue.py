@@ -7,6 +7,7 @@ batches, so the number of queries grows with batches, not with variants.
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from itertools import islice
 
 from django.db import connection, transaction
@@ -62,27 +63,58 @@ def metafield_keys_for(store: ShopifyStore) -> list[tuple[str, str]]:
     return keys
 
 
+@dataclass(frozen=True)
+class StartedRead:
+    """A bulk read of the catalogue started ahead (`catalogue_read_start`)."""
+
+    operation_id: str
+    as_of: datetime  # when it was started: its rows are no older
+
+
+def catalogue_read_start(store: ShopifyStore) -> StartedRead:
+    """Start the bulk operation a bulk `catalogue_import` reads: Shopify builds the file while
+    the caller does other work (the reconcile reads Amazon back); pass it as `started`."""
+    as_of = timezone.now()
+    client = shopify_client(store)
+    try:
+        operation = client.start_variants_bulk(metafield=metafield_keys_for(store)[0])
+    finally:
+        client.close()
+    return StartedRead(operation, as_of)
+
+
 def catalogue_import(
-    *, store: ShopifyStore, bulk: bool | None = None, reason: str = PushReason.CATALOGUE
+    *,
+    store: ShopifyStore,
+    bulk: bool | None = None,
+    reason: str = PushReason.CATALOGUE,
+    started: StartedRead | None = None,
 ) -> ImportSummary:
     """Read the whole catalogue of `store` from Shopify into the mirror, then recompute.
 
     `bulk` None chooses: a bulk operation once the shop has more than BULK_THRESHOLD variants.
-    Listings fed by a variant whose stock changed are recomputed (and pushed if needed), with
-    `reason` (the reconcile passes its own).
+    `started`, from `catalogue_read_start`, is read instead of starting one. Listings fed by a
+    variant whose stock changed are recomputed (and pushed if needed), with `reason` (the
+    reconcile passes its own).
+
+    Levels are stamped with the time the read began: a webhook about a later change, applied
+    while Shopify was still reading or after, is kept (a level already stamped later is not
+    overwritten), and one about an earlier change loses to the read.
     """
+    as_of = started.as_of if started else timezone.now()
     client = shopify_client(store)
     summary = ImportSummary()
     locations = _import_locations(store, client)
     summary.locations = sum(1 for loc in locations.values() if loc.is_active)
     if bulk is None:
-        bulk = store.variants.count() > BULK_THRESHOLD
+        bulk = started is not None or store.variants.count() > BULK_THRESHOLD
 
     keys = metafield_keys_for(store)
     first, *others = keys
-    rows = client.iter_variants(metafield=first, bulk=bulk)
+    operation = started.operation_id if started else None
+    rows = client.iter_variants(metafield=first, bulk=bulk, bulk_operation=operation)
     for batch in _batched(rows, BATCH):
-        ids, levels = _upsert_variants(store, batch, locations, metafield=first)
+        ids, levels = _upsert_variants(store, batch, locations, metafield=first, as_of=as_of)
         summary.variants += len(batch)
         summary.levels += levels
         summary.variant_ids |= ids
@@ -120,7 +152,12 @@ def _import_locations(store: ShopifyStore, client: ShopifyApi) -> dict[int, Loca
 
 @transaction.atomic
 def _upsert_variants(
-    store: ShopifyStore, batch: list[VariantStock], locations: dict[int, Location], *, metafield
+    store: ShopifyStore,
+    batch: list[VariantStock],
+    locations: dict[int, Location],
+    *,
+    metafield,
+    as_of: datetime,
 ) -> tuple[set[int], int]:
     """Products, variants, levels and the metafield of a batch: a constant number of set-based
     statements (accounts.bulk), no model objects; a product or variant Shopify did not change
@@ -182,9 +219,11 @@ def _upsert_variants(
         changed_only=True,
     )
     variants = _pks_by_shopify_id(Variant, store, (row.id for row in batch))
-    # Every level is stamped with this read's time (older webhooks then lose to it).
+    # Every level is stamped with the time this read began (older webhooks then lose to it);
+    # one a webhook wrote since then is newer than what the read saw, and stays.
+    read_at = connection.ops.adapt_datetimefield_value(as_of)
     levels = [
-        (variants[row.id], locations[location_id].pk, available, stamp)
+        (variants[row.id], locations[location_id].pk, available, read_at)
         for row in batch
         for location_id, available in row.available.items()
         if location_id in locations
@@ -195,11 +234,12 @@ def _upsert_variants(
         levels,
         unique=["variant_id", "location_id"],
         update=["available", "updated_at"],
+        newer_only="updated_at",
     )
     # A level Shopify no longer reports (item disconnected from a location) is gone.
     stale = InventoryLevel.objects.filter(
-        column_in(InventoryLevel, "variant_id", variants.values())
-    ).exclude(updated_at=now)
+        column_in(InventoryLevel, "variant_id", variants.values()), updated_at__lt=as_of
+    )
     stale.delete()
     _upsert_metafields(store, batch, metafield, variants=variants, stamp=stamp)
     return set(variants.values()), len(levels)

@@ -140,6 +140,38 @@ def test_upsert_rows_inserts_new_rows_and_updates_only_those_that_changed():
         assert after[B + 1] == xmin[B + 1] and after[B + 2] != xmin[B + 2]
 
 
+def test_upsert_rows_newer_only_leaves_rows_stamped_later():
+    from datetime import timedelta
+
+    from accounts.bulk import upsert_rows
+    from accounts.models import InventoryLevel, Location
+
+    later, earlier = VariantFactory.create_batch(2)
+    location = Location.objects.create(store=later.store, shopify_id=10**9, name="Depot")
+    now = timezone.now()
+    InventoryLevel.objects.create(variant=later, location=location, available=7, updated_at=now)
+    InventoryLevel.objects.create(
+        variant=earlier, location=location, available=7, updated_at=now - timedelta(seconds=5)
+    )
+    stamp = connection.ops.adapt_datetimefield_value(now - timedelta(seconds=1))
+
+    upsert_rows(
+        InventoryLevel,
+        ["variant_id", "location_id", "available", "updated_at"],
+        [(v.pk, location.pk, 3, stamp) for v in (later, earlier)],
+        unique=["variant_id", "location_id"],
+        update=["available", "updated_at"],
+        newer_only="updated_at",
+    )
+
+    levels = {lv.variant_id: lv for lv in InventoryLevel.objects.filter(location=location)}
+    assert (levels[later.pk].available, levels[later.pk].updated_at) == (7, now)
+    assert (levels[earlier.pk].available, levels[earlier.pk].updated_at) == (
+        3,
+        now - timedelta(seconds=1),
+    )
+
+
 def _row_versions(model, store) -> dict:
     if connection.vendor != "postgresql":
         return {}

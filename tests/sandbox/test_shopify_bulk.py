@@ -1,11 +1,15 @@
 """Bulk query operations: CREATED → RUNNING → COMPLETED and Shopify's JSONL with __parentId."""
 
+import json
+
+import pytest
 import requests
 
 from sandbox.shopify import bulk
 from sandbox.shopify.models import BulkOperation
 from sync.clients.errors import MarketplaceError
 from sync.clients.shopify_queries import BULK_RUN_MUTATION, render_variants_bulk_query
+from sync.clients.shopify_transport import jsonl_rows
 
 from .shopify_fixtures import *  # noqa: F403  (pytest fixtures)
 
@@ -13,7 +17,7 @@ from .shopify_fixtures import *  # noqa: F403  (pytest fixtures)
 def test_bulk_query_writes_one_line_per_node_with_children_pointing_to_their_parent(
     shopify_shop, shopify_client, monkeypatch
 ):
-    monkeypatch.setattr(bulk, "CHUNK", 7)  # several windows over the root connection
+    monkeypatch.setattr(bulk, "ROWS_CHUNK", 7)  # several windows over the root connection
     creds, totals = shopify_shop(variants=20, locations=2)
     client = shopify_client(creds)
     rows = list(
@@ -42,6 +46,28 @@ def test_bulk_and_paged_reads_of_the_catalogue_agree(shopify_shop, shopify_clien
     by_pages = sorted(client.iter_variants(), key=lambda v: v.id)
     assert len(by_pages) == 15
     assert by_bulk == by_pages
+
+
+def test_a_bulk_read_started_ahead_is_read_later_as_one_started_at_once(
+    shopify_shop, shopify_client
+):
+    creds, _ = shopify_shop(variants=9, locations=2)
+    client = shopify_client(creds)
+    operation = client.start_variants_bulk(metafield=("stocklink", "amazon_qty"))
+    assert BulkOperation.objects.count() == 1
+    ahead = list(client.iter_variants(bulk_operation=operation))
+    assert BulkOperation.objects.count() == 1  # read, not started again
+    assert ahead == list(client.iter_variants(bulk=True))
+    assert len(ahead) == 9
+
+
+def test_jsonl_rows_reads_lines_split_across_chunks():
+    body = '{"a":1}\n{"b":"é\\n"}\r\n\n{"c":[1,2]}'.encode()
+    chunks = [body[i : i + 3] for i in range(0, len(body), 3)]  # splits the é's two bytes too
+    assert list(jsonl_rows(chunks)) == [{"a": 1}, {"b": "é\n"}, {"c": [1, 2]}]
+    assert list(jsonl_rows([b"", b"\n"])) == []
+    with pytest.raises(json.JSONDecodeError):
+        list(jsonl_rows([b'{"a":1} x\n']))
 
 
 def test_the_operation_is_answered_as_created_then_completes(shopify_shop, shopify_client):

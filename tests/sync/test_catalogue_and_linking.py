@@ -1,5 +1,7 @@
 """Catalogue import and Link by SKU, over real HTTP against the sandbox with the real clients."""
 
+from datetime import timedelta
+
 import pytest
 from django.urls import reverse
 
@@ -9,7 +11,7 @@ from sandbox.amazon.models import Listing as AmazonListing
 from sandbox.shopify.models import Metafield
 from sandbox.shopify.models import Variant as SandboxVariant
 from selling_lists.models import Listing, ListingStatus, SellingList
-from sync.inbound.catalogue import catalogue_import
+from sync.inbound.catalogue import catalogue_import, catalogue_read_start
 from sync.jobs.models import JobState
 from sync.linking import selling_list_link_by_sku
 from sync.models import PushState, QtyPush
@@ -53,6 +55,30 @@ def test_reimport_is_idempotent_and_follows_shopify(sandbox_world):
     assert Variant.objects.filter(store=world.store).count() == 5
     mirrored = InventoryLevel.objects.get(variant__store=world.store, variant__sku="SKU-000001")
     assert mirrored.available == 42
+
+
+def test_a_read_started_ahead_keeps_levels_webhooks_wrote_after_it_began(sandbox_world):
+    world = sandbox_world(variants=4, locations=1)
+    catalogue_import(store=world.store)
+    started = catalogue_read_start(world.store)  # Shopify reads; Amazon would be read meanwhile
+    levels = InventoryLevel.objects.filter(variant__store=world.store).order_by("variant__sku")
+    newer, older = levels[0], levels[1]
+    seen = older.available
+    # Webhooks applied before the import: one about a change after the read began, one before.
+    InventoryLevel.objects.filter(pk=newer.pk).update(
+        available=77, updated_at=started.as_of + timedelta(seconds=1)
+    )
+    InventoryLevel.objects.filter(pk=older.pk).update(
+        available=55, updated_at=started.as_of - timedelta(seconds=1)
+    )
+
+    summary = catalogue_import(store=world.store, started=started)
+
+    assert summary.variants == 4
+    newer.refresh_from_db()
+    older.refresh_from_db()
+    assert (newer.available, newer.updated_at) == (77, started.as_of + timedelta(seconds=1))
+    assert (older.available, older.updated_at) == (seen, started.as_of)
 
 
 def test_import_with_a_bulk_operation_gives_the_same_mirror(sandbox_world):

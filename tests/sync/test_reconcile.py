@@ -51,6 +51,18 @@ def test_reconcile_repairs_a_missed_webhook_and_an_edit_on_amazon(
     assert repaired.qty_pushes.latest("pk").reason == "reconcile"
 
 
+def test_the_shopify_bulk_operation_is_started_before_amazon_is_read_back(sandbox_world, settings):
+    from sandbox.amazon.models import Report
+    from sandbox.shopify.models import BulkOperation
+
+    connect(sandbox_world, settings, stock=4)
+    summary = reconcile_run()
+    assert not summary.errors and summary.variants and summary.read_back
+    operation = BulkOperation.objects.latest("pk")
+    assert operation.status == BulkOperation.Status.COMPLETED
+    assert operation.created_at < Report.objects.latest("pk").created_at
+
+
 def test_reconcile_with_nothing_changed_sends_nothing(sandbox_world, settings):
     world = connect(sandbox_world, settings, stock=4)
     pushes_before = QtyPush.objects.count()
