@@ -2,9 +2,9 @@
 
 A webhook is a signed POST from a machine answered in text/plain: it needs no session, user,
 messages, CSRF token (Shopify signs the body), Content Security Policy, static files or login
-throttling. Its own handler runs only `WEBHOOK_MIDDLEWARE` (security headers and request
-metrics) and then the same URLconf, view and request signals; every other path gets the whole
-`MIDDLEWARE`. The middleware it skips cost a tenth of the webhook's CPU (docs/BENCHMARKS.md).
+throttling. Its own handler runs only `WEBHOOK_MIDDLEWARE` (its latency histogram, security
+headers) and then the same URLconf, view and request signals; every other path gets the whole
+`MIDDLEWARE`. The middleware it skips cost a fifth of the webhook's CPU (docs/BENCHMARKS.md).
 """
 
 import os

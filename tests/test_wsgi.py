@@ -93,3 +93,30 @@ def test_a_get_on_the_webhook_path_is_405_and_other_paths_take_every_middleware(
     assert call("/webhooks/shopify/")[0] == 405
     status, headers, _ = call("/admin/login/")
     assert status == 200 and headers.get("X-Frame-Options") == "DENY"
+
+
+def test_the_lean_handler_times_each_webhook_by_its_answer_class():
+    from prometheus_client import REGISTRY
+
+    def count(status):
+        value = REGISTRY.get_sample_value(
+            "stocklink_webhook_request_seconds_count", {"status": status}
+        )
+        return value or 0
+
+    level = InventoryLevelFactory()
+    store = level.variant.store
+    body = json.dumps(level_payload(level)).encode()
+    signed = {
+        "HTTP_X_SHOPIFY_TOPIC": "inventory_levels/update",
+        "HTTP_X_SHOPIFY_SHOP_DOMAIN": store.shop_domain,
+        "HTTP_X_SHOPIFY_EVENT_ID": "wsgi-timed",
+        "HTTP_X_SHOPIFY_HMAC_SHA256": sign(store.webhook_secret, body),
+    }
+    ok, refused = count("2xx"), count("4xx")
+
+    assert call("/webhooks/shopify/", method="POST", body=body, headers=signed)[0] == 200
+    forged = {**signed, "HTTP_X_SHOPIFY_HMAC_SHA256": "forged=="}
+    assert call("/webhooks/shopify/", method="POST", body=body, headers=forged)[0] == 401
+
+    assert (count("2xx"), count("4xx")) == (ok + 1, refused + 1)

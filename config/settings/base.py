@@ -65,11 +65,11 @@ MIDDLEWARE = [
     "axes.middleware.AxesMiddleware",
 ]
 # Shopify's webhooks only (config/wsgi.py): a signed POST from a machine, answered in text/plain,
-# needs none of the session, user, messages, CSRF, CSP or login throttling above.
+# needs none of the session, user, messages, CSRF, CSP or login throttling above, and records
+# one latency histogram instead of django-prometheus's ten series (sync/webhook_timing.py).
 WEBHOOK_MIDDLEWARE = [
-    "django_prometheus.middleware.PrometheusBeforeMiddleware",
+    "sync.webhook_timing.WebhookTimingMiddleware",
     "django.middleware.security.SecurityMiddleware",
-    "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 
 # Login throttling (django-axes): after AXES_FAILURE_LIMIT wrong passwords for one user name,

@@ -438,4 +438,7 @@ def test_gunicorn_workers_and_beat_serve_health_and_webhooks_and_the_story_runs_
     assert metrics[("stocklink_pending_pushes", ())] == 0
     for queue in ("webhooks", "pushes", "orders"):
         assert metrics[("stocklink_queue_lag_seconds", (("queue", queue),))] == 0, queue
+    # The webhook's own latency histogram, added up over gunicorn's processes (multiprocess).
+    assert metrics[("stocklink_webhook_request_seconds_count", (("status", "2xx"),))] >= 1
+    assert metrics[("stocklink_webhook_request_seconds_count", (("status", "4xx"),))] >= 1
     clear_token_cache()
