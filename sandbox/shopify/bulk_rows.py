@@ -222,7 +222,7 @@ def _attach(rows: list[_Row], shop: Shop, after: int, locations: dict) -> None:
         if variant is not None:  # outside the search
             level = _Row(LEVEL_COLUMNS, values)
             level.location, level.variant = locations[level.location_id], variant
-            level.on_hand = level.available + level.committed
+            level.on_hand = InventoryLevel.on_hand.fget(level)  # the model's own sum
             variant.levels.append(level)
     metafields = Metafield.objects.filter(**window).order_by("pk").values_list(*METAFIELD_COLUMNS)
     grouped = defaultdict(list)

@@ -36,7 +36,8 @@ FLAG_TTL_MS = 30_000
 
 @cache
 def redis_client(url: str) -> redis.Redis:
-    """One client (and connection pool) per process and URL, shared by the request threads."""
+    """One client (and connection pool) per process and URL, shared by the request threads: the
+    drain flags here and the rejection counters (webhooks.py)."""
     return redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
 
 

@@ -16,7 +16,7 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
-from functools import cache, lru_cache
+from functools import lru_cache
 from typing import NamedTuple
 
 import redis
@@ -33,6 +33,7 @@ from .. import conf
 from ..clients.factory import shopify_client
 from ..clients.shopify_data import topic_enum, verify_webhook
 from ..models import WebhookEvent, WebhookRejection
+from . import wakeup
 from .payloads import parse_payload, parse_triggered_at
 from .wakeup import drain_soon
 
@@ -266,11 +267,6 @@ def _insert_unless_duplicate(event: WebhookEvent, *, guard: tuple[str, str] | No
 Counts = dict[tuple[date, int | None, str], tuple[int, datetime]]
 
 
-@cache
-def _redis_client(url: str) -> redis.Redis:
-    return redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
-
-
 def _redis_keys() -> tuple[str, str, str]:
     """Counts, last times and the "flush queued" flag, per database (tests share a Redis)."""
     base = f"stocklink:{connection.settings_dict['NAME']}:webhook-rejections"
@@ -283,7 +279,7 @@ def _count_rejection(store_id: int | None, reason: str) -> None:
     url = conf.redis_url()
     if url:
         try:
-            if _count_in_redis(_redis_client(url), key, now):
+            if _count_in_redis(wakeup.redis_client(url), key, now):
                 _queue_flush()
             return
         except redis.RedisError:
@@ -317,7 +313,7 @@ def webhook_rejections_flush() -> int:
     url = conf.redis_url()
     if not url:
         return 0
-    client = _redis_client(url)
+    client = wakeup.redis_client(url)
     counts_key, lasts_key, flag_key = _redis_keys()
     client.delete(flag_key)  # rejections from now on queue the next flush
     pipe = client.pipeline(transaction=True)

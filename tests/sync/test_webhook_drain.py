@@ -20,36 +20,13 @@ from tests.sync.test_webhooks import deliver, level_payload
 pytestmark = pytest.mark.django_db
 
 
-class StandInRedis:
-    def __init__(self):
-        self.data = {}
-
-    def set(self, key, value, nx=False, px=None):
-        if nx and key in self.data:
-            return None
-        self.data[key] = value
-        return True
-
-    def delete(self, *keys):
-        return sum(self.data.pop(key, None) is not None for key in keys)
-
-    def exists(self, key):
-        return int(key in self.data)
-
-
 @pytest.fixture
-def flag_redis(settings, monkeypatch):
-    """The Redis the flags live in (REDIS_URL's, or the stand-in), emptied of them around."""
-    if settings.REDIS_URL:
-        client = wakeup.redis_client(settings.REDIS_URL)
-    else:
-        client = StandInRedis()
-        settings.REDIS_URL = "redis://stand-in/0"
-        monkeypatch.setattr(wakeup, "redis_client", lambda url: client)
+def flag_redis(webhook_redis):
+    """The Redis the flags live in (tests/sync/conftest.py), emptied of them around."""
     keys = [wakeup.DrainFlag(store_id).key for store_id in range(1, 200)]
-    client.delete(*keys)
-    yield client
-    client.delete(*keys)
+    webhook_redis.delete(*keys)
+    yield webhook_redis
+    webhook_redis.delete(*keys)
 
 
 @pytest.fixture
@@ -76,6 +53,25 @@ def world(n_levels=2, available=7):
         levels={(lv.variant.inventory_item_id, lv.location.shopify_id): available for lv in levels}
     )
     return levels, shopify
+
+
+def delivered_once(client, on_commit):
+    """One level, and one delivery about it (event "a") stored and its drain queued."""
+    (level,), _ = world(1)
+    with on_commit(execute=True):
+        deliver(client, level.variant.store, level_payload(level), event_id="a")
+    return level
+
+
+def shopify_raising(error: Exception) -> FakeShopify:
+    """A Shopify whose stock read raises `error`."""
+    shopify = FakeShopify()
+
+    def read(item_ids, **kwargs):
+        raise error
+
+    shopify.inventory_levels_for_items = read
+    return shopify
 
 
 def second_level(level):
@@ -187,16 +183,9 @@ def test_a_delivery_while_the_drain_works_is_processed_by_the_same_drain(
 def test_a_rate_limited_drain_queues_the_next_after_the_wait_and_keeps_the_flag(
     client, flag_redis, published, django_capture_on_commit_callbacks
 ):
-    (level,), _ = world(1)
+    level = delivered_once(client, django_capture_on_commit_callbacks)
     store = level.variant.store
-    throttled = FakeShopify()
-
-    def throttled_read(item_ids, **kwargs):
-        raise RateLimited("throttled", retry_after=3.0)
-
-    throttled.inventory_levels_for_items = throttled_read
-    with django_capture_on_commit_callbacks(execute=True):
-        deliver(client, store, level_payload(level), event_id="a")
+    throttled = shopify_raising(RateLimited("throttled", retry_after=3.0))
 
     with substitute(shopify=lambda store: throttled):
         summary = webhook_events_drain(store_id=store.pk)
@@ -210,16 +199,9 @@ def test_a_rate_limited_drain_queues_the_next_after_the_wait_and_keeps_the_flag(
 def test_a_drain_that_fails_lets_the_next_delivery_queue_another(
     client, flag_redis, published, django_capture_on_commit_callbacks
 ):
-    (level,), _ = world(1)
+    level = delivered_once(client, django_capture_on_commit_callbacks)
     store = level.variant.store
-    broken = FakeShopify()
-
-    def bug(item_ids, **kwargs):
-        raise KeyError("a bug")
-
-    broken.inventory_levels_for_items = bug
-    with django_capture_on_commit_callbacks(execute=True):
-        deliver(client, store, level_payload(level), event_id="a")
+    broken = shopify_raising(KeyError("a bug"))
 
     with substitute(shopify=lambda store: broken), pytest.raises(KeyError):
         webhook_events_drain(store_id=store.pk)

@@ -19,63 +19,12 @@ pytestmark = pytest.mark.django_db
 URL = "/webhooks/shopify/"
 
 
-class StandInRedis:
-    """HINCRBY, HSET, HGETALL, SET NX EX, DEL and pipelines, in memory, as bytes."""
-
-    def __init__(self):
-        self.data = {}
-
-    def pipeline(self, transaction=True):
-        return StandInPipeline(self)
-
-    def delete(self, *keys):
-        return sum(self.data.pop(key, None) is not None for key in keys)
-
-    def set(self, key, value, nx=False, ex=None):
-        if nx and key in self.data:
-            return None
-        self.data[key] = str(value).encode()
-        return True
-
-    def hincrby(self, key, field, amount):
-        field = field if isinstance(field, bytes) else field.encode()
-        hash_ = self.data.setdefault(key, {})
-        hash_[field] = str(int(hash_.get(field) or 0) + amount).encode()
-        return int(hash_[field])
-
-    def hset(self, key, field, value):
-        field = field if isinstance(field, bytes) else field.encode()
-        value = value if isinstance(value, bytes) else str(value).encode()
-        self.data.setdefault(key, {})[field] = value
-        return 1
-
-    def hgetall(self, key):
-        return dict(self.data.get(key) or {})
-
-
-class StandInPipeline:
-    def __init__(self, client):
-        self.client, self.calls = client, []
-
-    def __getattr__(self, name):
-        return lambda *args, **kwargs: self.calls.append((name, args, kwargs))
-
-    def execute(self):
-        return [getattr(self.client, n)(*args, **kwargs) for n, args, kwargs in self.calls]
-
-
 @pytest.fixture
-def redis_counter(settings, monkeypatch):
-    """The Redis the counter uses (REDIS_URL's, or the stand-in), emptied before and after."""
-    if settings.REDIS_URL:
-        client = webhooks._redis_client(settings.REDIS_URL)
-    else:
-        client = StandInRedis()
-        settings.REDIS_URL = "redis://stand-in/0"
-        monkeypatch.setattr(webhooks, "_redis_client", lambda url: client)
-    client.delete(*webhooks._redis_keys())
-    yield client
-    client.delete(*webhooks._redis_keys())
+def redis_counter(webhook_redis):
+    """The Redis the counter uses (tests/sync/conftest.py), emptied before and after."""
+    webhook_redis.delete(*webhooks._redis_keys())
+    yield webhook_redis
+    webhook_redis.delete(*webhooks._redis_keys())
 
 
 def forged(client, domain, signature="forged=="):
