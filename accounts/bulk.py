@@ -86,17 +86,39 @@ def _array_type(model: type[Model], attname: str) -> str:
     return db_type
 
 
+# Column types sent as one line of text, joined and split in C: psycopg spells a list parameter
+# element by element in Python, which cost more than the statement that used it.
+_AS_TEXT = frozenset({"integer", "bigint", "smallint", "boolean"})
+
+
 def _source(model: type[Model], columns: Sequence[str], rows: Sequence[Sequence]):
     """The rows as a derived table `v` with the given column names, and its parameters."""
     quote = connection.ops.quote_name
-    if _postgres():
-        # %b: each column as one array in binary, with no quoting of its elements to do.
-        arrays = ", ".join(f"%b::{_array_type(model, c)}[]" for c in columns)
-        names = ", ".join(quote(c) for c in columns)
-        params = [list(col) for col in zip(*rows, strict=True)]
-        return f"unnest({arrays}) AS v({names})", params
-    picks = ", ".join(f"json_extract(value, '$[{i}]') AS {quote(c)}" for i, c in enumerate(columns))
-    return f"(SELECT {picks} FROM json_each(%s)) AS v", [json.dumps(rows, default=str)]
+    if not _postgres():
+        picks = ", ".join(
+            f"json_extract(value, '$[{i}]') AS {quote(c)}" for i, c in enumerate(columns)
+        )
+        return f"(SELECT {picks} FROM json_each(%s)) AS v", [json.dumps(rows, default=str)]
+    # Each column is one array: numbers and flags as one text ("None" read as NULL); any other
+    # column as its distinct values (a batch shares a few statuses, messages and traces) and
+    # each row's position among them.
+    picks, arrays, lookups, params = [], [], [], []
+    for column, values in zip(columns, zip(*rows, strict=True), strict=True):
+        name, kind = quote(column), _array_type(model, column)
+        if kind in _AS_TEXT:
+            arrays.append(f"string_to_array(%s, ',', 'None')::{kind}[]")
+            params.append(",".join(map(str, values)))
+            picks.append(f"u.{name}")
+        else:
+            distinct: dict = {}
+            at = [distinct.setdefault(value, len(distinct) + 1) for value in values]
+            arrays.append("string_to_array(%s, ',')::integer[]")
+            params.append(",".join(map(str, at)))
+            picks.append(f"(%b::{kind}[])[u.{name}] AS {name}")
+            lookups.append(list(distinct))
+    names = ", ".join(quote(c) for c in columns)
+    source = f"(SELECT {', '.join(picks)} FROM unnest({', '.join(arrays)}) AS u({names})) AS v"
+    return source, [*lookups, *params]
 
 
 def _value(model: type[Model], attname: str) -> str:

@@ -9,6 +9,7 @@ Every account that got a push is asked to send, on commit (`sync.queues`).
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
@@ -20,14 +21,15 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from accounts.bulk import column_in
+from accounts.models import AmazonAccount
 from profiles.rules import Result
 from selling_lists.models import Listing, ListingStatus
 
 from .. import conf, queues
 from ..models import PushReason, PushState, QtyPush, SellerCircuit
 from .decide import Decision, decide
-from .results import compute_results
-from .rows import ListingRow, PendingPush, listing_rows, unsent_pushes
+from .results import rule_results
+from .rows import DECIDED_BY, ListingRow, PendingPush, listing_rows, unsent_pushes
 from .writes import insert_pushes, replace_pushes, write_recorded
 
 logger = logging.getLogger(__name__)
@@ -48,6 +50,15 @@ class RecomputeSummary:
     written: int = 0  # listings whose row or pushes were written (and so locked)
     queued_account_ids: set[int] = field(default_factory=set)
     sync_off_account_ids: set[int] = field(default_factory=set)
+
+    def count(self, decision: Decision, account, *, listings: int = 1) -> None:
+        """Count `listings` listings of `account` decided so."""
+        if not listings:
+            return
+        self.listings += listings
+        setattr(self, decision.outcome, getattr(self, decision.outcome) + listings)
+        if decision.outcome == "sync_off" and not account.inventory_sync_enabled:
+            self.sync_off_account_ids.add(account.pk)
 
     def add(self, other: RecomputeSummary) -> None:
         for name in (
@@ -132,14 +143,38 @@ def listings_recompute(
 
 
 class _Plan(NamedTuple):
-    """What a recompute decided for one listing, before anything is written."""
+    """What a recompute decided for one listing that has something to write."""
 
-    listing: ListingRow
+    pk: int
+    account: AmazonAccount
     result: Result
     decision: Decision
     push: PendingPush | None
     told: int | None
-    writes: bool  # the listing, its pending push or a new push is written
+    recorded: tuple  # (computed quantity, stock missing, status, message) to store
+    changed: bool  # `recorded` differs from what is stored
+
+
+class _Decided:
+    """One decision, shared by every listing of a batch with the same inputs."""
+
+    __slots__ = ("account", "changed", "decision", "quiet", "recorded", "writes")
+
+    def __init__(self, decision: Decision, listing: ListingRow, recorded: tuple, push):
+        self.decision = decision
+        self.account = listing.amazon_account
+        self.recorded = recorded
+        before = (
+            listing.computed_quantity,
+            listing.stock_missing,
+            listing.status,
+            listing.status_message,
+        )
+        self.changed = recorded != before
+        self.writes = (
+            self.changed or decision.queue or bool(decision.supersede_pending and push is not None)
+        )
+        self.quiet = 0  # listings that share it and have nothing to write
 
 
 def _recompute_batch(
@@ -151,48 +186,37 @@ def _recompute_batch(
     hold: bool = False,
     lock_first: bool = False,
 ) -> RecomputeSummary:
-    summary = RecomputeSummary()
     now = timezone.now()
     lock_first = lock_first and connection.features.has_select_for_update
+    decide_batch = functools.partial(_plan, reason=reason, force=force, hold=hold)
     with transaction.atomic():
         # A first read without locks decides every listing; only those with something to write
         # are then locked and decided again, so a recompute that changes nothing locks and
         # writes nothing (locking a row writes to it on PostgreSQL). `lock_first`: most rows
         # are expected to move, so they are locked by the first read.
-        plans = _plan(ids, reason=reason, force=force, hold=hold, lock=lock_first)
-        if connection.features.has_select_for_update and not lock_first:
-            moving = [plan.listing.pk for plan in plans if plan.writes]
-            if moving:
-                # Serialises with other recomputes and with claimers (which lock the listing
-                # too), so a pending push is never replaced while a worker takes it.
-                locked = {
-                    plan.listing.pk: plan
-                    for plan in _plan(moving, reason=reason, force=force, hold=hold, lock=True)
-                }
-                plans = [locked.get(plan.listing.pk, plan) for plan in plans]
-                plans = [plan for plan in plans if plan.listing.pk in locked or not plan.writes]
+        summary, plans = decide_batch(ids, lock=lock_first)
+        if connection.features.has_select_for_update and not lock_first and plans:
+            # Serialises with other recomputes and with claimers (which lock the listing
+            # too), so a pending push is never replaced while a worker takes it.
+            locked, plans = decide_batch([plan.pk for plan in plans], lock=True)
+            summary.add(locked)
         if not plans:
             return summary
 
         new_pushes: list[dict] = []
         replaced: list[tuple] = []
         drop: dict[str, list[int]] = defaultdict(list)
-        changed: list[ListingRow] = []
-        for listing, result, decision, push, told, writes in plans:
-            summary.listings += 1
-            setattr(summary, decision.outcome, getattr(summary, decision.outcome) + 1)
-            if decision.outcome == "sync_off" and not listing.amazon_account.inventory_sync_enabled:
-                summary.sync_off_account_ids.add(listing.amazon_account_id)
-            if not writes:
-                continue
+        changed: list[tuple] = []
+        for pk, account, result, decision, push, told, recorded, moved in plans:
+            summary.count(decision, account)
             summary.written += 1
-            if _recorded(listing) != listing.before:
-                changed.append(listing)
+            if moved:
+                changed.append((pk, *recorded))
             if decision.supersede_pending and push is not None:
                 drop[decision.supersede_pending].append(push.pk)
             if not decision.queue:
                 continue
-            summary.queued_account_ids.add(listing.amazon_account_id)
+            summary.queued_account_ids.add(account.pk)
             if push is not None:
                 replaced.append(
                     (push.pk, result.quantity, told, result.source_quantity, result.trace)
@@ -200,8 +224,8 @@ def _recompute_batch(
             else:
                 new_pushes.append(
                     {
-                        "listing_id": listing.pk,
-                        "account_id": listing.amazon_account_id,
+                        "listing_id": pk,
+                        "account_id": account.pk,
                         "quantity": result.quantity,
                         "previous_quantity": told,
                         "shopify_stock": result.source_quantity,
@@ -220,49 +244,43 @@ def _recompute_batch(
     return summary
 
 
-def _plan(ids: list[int], *, reason: str, force: bool, hold: bool, lock: bool) -> list[_Plan]:
+def _plan(
+    ids: list[int], *, reason: str, force: bool, hold: bool, lock: bool
+) -> tuple[RecomputeSummary, list[_Plan]]:
     """Decide each listing (`decide`), reading plain rows; `lock` takes their row locks.
 
-    Listings that share every input of the decision (most of a catalogue: one profile, a few
-    stock levels) share one decision, computed once.
+    Returns the summary of the listings with nothing to write, and a plan for each of the
+    others. Listings that share every input of the decision (most of a catalogue: one profile,
+    a few stock levels) share one decision, computed once: per listing, only a key is built.
     """
-    listings = listing_rows(ids, lock=lock)
-    if not listings:
-        return []
-    results = compute_results(listings)  # reserved order quantities included
-    in_flight, pending = unsent_pushes([listing.pk for listing in listings])
-    stopped = _stopped_accounts({listing.amazon_account_id for listing in listings})
+    rows, lists, accounts = listing_rows(ids, lock=lock)
+    summary = RecomputeSummary()
+    if not rows:
+        return summary, []
+    # Rows in `_LISTING_FIELDS` order: (Selling List, override mode and quantity, variant).
+    results = rule_results([(lists[row[7]], row[2], row[3], row[1]) for row in rows])
+    in_flight, pending = unsent_pushes([row[0] for row in rows])
+    stopped = _stopped_accounts(set(accounts))
 
-    decided: dict[tuple, tuple[Decision, str, str]] = {}
+    decided: dict[tuple, _Decided] = {}
     plans = []
-    for listing in listings:
-        rule, result = results[listing.pk]
-        push = pending.get(listing.pk)
-        before = listing.before = _recorded(listing)
-        flying = listing.pk in in_flight
+    for row, (rule, result) in zip(rows, results, strict=True):
+        pk, amazon_quantity, last_sent_quantity = row[0], row[4], row[5]
+        push = pending.get(pk)
+        flying = pk in in_flight
         if flying:
-            told = in_flight[listing.pk]
-        elif listing.amazon_quantity is not None:
+            told = in_flight[pk]
+        elif amazon_quantity is not None:
             # What Amazon shows: read back (confirm, link, reconcile), lowered by its sales.
-            told = listing.amazon_quantity
+            told = amazon_quantity
         else:
-            told = listing.last_sent_quantity
+            told = last_sent_quantity
         pending_quantity = push.quantity if push else None
         # Every input `decide` reads; rules and results are shared objects within a batch.
-        key = (
-            id(rule),
-            id(result),
-            before,
-            listing.fulfillment_channel,
-            listing.paused,
-            listing.selling_list_id,
-            listing.amazon_account_id,
-            told,
-            flying,
-            pending_quantity,
-        )
+        key = (id(rule), id(result), row[DECIDED_BY], told, flying, pending_quantity)
         known = decided.get(key)
         if known is None:
+            listing = ListingRow(row, lists, accounts)
             decision = decide(
                 listing,
                 rule,
@@ -279,19 +297,26 @@ def _plan(ids: list[int], *, reason: str, force: bool, hold: bool, lock: bool) -
             if status in _WAITS_FOR_CIRCUIT and listing.amazon_account_id in stopped:
                 # The seller's circuit is open or its credentials were refused: say so.
                 status, message = stopped[listing.amazon_account_id]
-            known = decided[key] = (decision, status, message)
-        decision, status, message = known
-        listing.computed_quantity = result.quantity
-        listing.stock_missing = result.stock_missing
-        listing.status = status
-        listing.status_message = message
-        writes = (
-            _recorded(listing) != before
-            or decision.queue
-            or bool(decision.supersede_pending and push is not None)
-        )
-        plans.append(_Plan(listing, result, decision, push, told, writes))
-    return plans
+            recorded = (result.quantity, result.stock_missing, status, message)
+            known = decided[key] = _Decided(decision, listing, recorded, push)
+        if known.writes:
+            plans.append(
+                _Plan(
+                    pk,
+                    known.account,
+                    result,
+                    known.decision,
+                    push,
+                    told,
+                    known.recorded,
+                    known.changed,
+                )
+            )
+        else:
+            known.quiet += 1
+    for known in decided.values():
+        summary.count(known.decision, known.account, listings=known.quiet)
+    return summary, plans
 
 
 _WAITS_FOR_CIRCUIT = (ListingStatus.PENDING, ListingStatus.SENDING, ListingStatus.WAITING)
@@ -312,15 +337,6 @@ def _stopped_accounts(account_ids: set[int]) -> dict[int, tuple[str, str]]:
         )
         stopped[account_id] = (status, reason)
     return stopped
-
-
-def _recorded(listing: ListingRow) -> tuple:
-    return (
-        listing.computed_quantity,
-        listing.stock_missing,
-        listing.status,
-        listing.status_message,
-    )
 
 
 def listing_forget_amazon_side(*, listing: Listing) -> int:

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from accounts.selectors import stock_snapshots
 from profiles.models import GlobalProfile
 from profiles.rules import Result, Rule, StockSnapshot, compute
-from selling_lists.models import Listing
+from selling_lists.models import Listing, SellingList
 
 from ..orders.selectors import reserved_by_variant
 
@@ -26,15 +26,6 @@ def profile_location_ids(profile_ids) -> dict[int, frozenset[int]]:
     return {pk: frozenset(chosen.get(pk, ())) for pk in set(profile_ids)}
 
 
-def listing_rule(listing: Listing, location_ids: frozenset[int] | None = None) -> Rule:
-    """The effective rule of a listing: its own override, else its Selling List's profile."""
-    return listing.selling_list.profile.to_rule(
-        location_ids=location_ids,
-        override_mode=listing.override_mode,
-        override_quantity=listing.override_quantity,
-    )
-
-
 def compute_results(
     listings: Sequence[Listing],
     *,
@@ -48,31 +39,53 @@ def compute_results(
     `reserved` defaults to the Amazon order quantities not yet taken off in Shopify, so every
     Result shown or sent carries the oversell guard.
     """
+    results = rule_results(
+        [
+            (lst.selling_list, lst.override_mode, lst.override_quantity, lst.variant_id)
+            for lst in listings
+        ],
+        reserved=reserved,
+        location_overrides=location_overrides,
+    )
+    return {lst.pk: pair for lst, pair in zip(listings, results, strict=True)}
+
+
+def rule_results(
+    inputs: Sequence[tuple[SellingList, str, int | None, int | None]],
+    *,
+    reserved: dict[int, int] | None = None,
+    location_overrides: dict[int, frozenset[int]] | None = None,
+) -> list[tuple[Rule, Result]]:
+    """`compute_results` for listings given as (Selling List with its profile, override mode,
+    override quantity, variant id): the Rule and Result of each, in the same order.
+
+    The recompute's form: its listings are plain rows, and most of a batch shares a few rules
+    and a few stock snapshots, so each distinct pair is computed once and shared.
+    """
+    variant_ids = [variant_id for *_, variant_id in inputs if variant_id]
     if reserved is None:
-        reserved = reserved_by_variant(lst.variant_id for lst in listings if lst.variant_id)
-    lists = {lst.selling_list_id: lst.selling_list for lst in listings}  # a handful
-    profiles = {sl.profile_id: sl.profile for sl in lists.values()}
+        reserved = reserved_by_variant(variant_ids)
+    profiles = {sl.profile_id: sl.profile for sl, *_ in inputs}  # a handful
     locations = profile_location_ids(profiles) | (location_overrides or {})
     keys = {p.metafield_key for p in profiles.values() if p.metafield_key}
-    snapshots = stock_snapshots(
-        [lst.variant_id for lst in listings if lst.variant_id],
-        metafield_keys=keys,
-        reserved=reserved,
-    )
+    snapshots = stock_snapshots(variant_ids, metafield_keys=keys, reserved=reserved)
     gone = StockSnapshot(exists=False)
-    results = {}
-    rules: dict[tuple, Rule] = {}  # a batch shares a few rules: build each once
-    # ... and a few snapshots (`stock_snapshots` shares equal ones): compute each pair once.
+    rules: dict[tuple, Rule] = {}
     computed: dict[tuple[int, int], Result] = {}
-    for listing in listings:
-        key = (listing.selling_list_id, listing.override_mode, listing.override_quantity)
+    results = []
+    for selling_list, mode, quantity, variant_id in inputs:
+        key = (selling_list.pk, mode, quantity)
         rule = rules.get(key)
         if rule is None:
-            rule = rules[key] = listing_rule(listing, locations[listing.selling_list.profile_id])
-        snapshot = snapshots.get(listing.variant_id, gone) if listing.variant_id else gone
+            rule = rules[key] = selling_list.profile.to_rule(
+                location_ids=locations[selling_list.profile_id],
+                override_mode=mode,
+                override_quantity=quantity,
+            )
+        snapshot = snapshots.get(variant_id, gone) if variant_id else gone
         pair = (id(rule), id(snapshot))
         result = computed.get(pair)
         if result is None:
             result = computed[pair] = compute(snapshot, rule)
-        results[listing.pk] = (rule, result)
+        results.append((rule, result))
     return results

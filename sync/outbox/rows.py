@@ -1,6 +1,6 @@
 """A recompute batch's reads: its listings as plain rows, and their unsent pushes.
 
-    listing_rows(ids, lock=...)   the listings, with their Selling List and account attached
+    listing_rows(ids, lock=...)   the listings as plain rows, with their Selling Lists and accounts
     unsent_pushes(ids)            each listing's in-flight quantity and pending push
 
 Every read takes its ids as one array (`accounts.bulk.column_in`), planned from the array's
@@ -10,7 +10,6 @@ table became a nested loop that took 196 s for a batch of 10,000 (docs/BENCHMARK
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import NamedTuple
 
 from accounts.bulk import column_in
@@ -19,47 +18,52 @@ from selling_lists.models import Listing, SellingList
 
 from ..models import IN_FLIGHT_STATES, PushState, QtyPush
 
-# Every field a decision reads, and no other (each one costs per row at 100,000 rows).
+# Every field a decision reads, and no other (each one costs per row at 100,000 rows). The
+# last eight (`DECIDED_BY`), with the rule, the Result and what Amazon was told, are all a
+# decision depends on: rows equal there share one decision.
 _LISTING_FIELDS = (
     "id",
-    "sku",
     "variant_id",
+    "override_mode",
+    "override_quantity",
+    "amazon_quantity",
+    "last_sent_quantity",
+    "sku",
     "selling_list_id",
     "amazon_account_id",
     "fulfillment_channel",
     "paused",
-    "override_mode",
-    "override_quantity",
     "status",
     "status_message",
     "stock_missing",
     "computed_quantity",
-    "amazon_quantity",
-    "last_sent_quantity",
 )
+DECIDED_BY = slice(7, None)
 
 
 class ListingRow:
     """A listing as a plain row: the model's attribute names and `pk`, with its Selling List and
-    account attached, and none of a model's construction cost (100,000 of them per large
-    recompute). `decide` and `compute_results` read it as they read a `Listing`."""
+    account attached, and none of a model's construction cost. `decide` reads it as it reads a
+    `Listing`. A recompute builds one per distinct decision, not one per listing."""
 
-    @classmethod
-    def many(cls, rows: Iterable[tuple], lists: dict, accounts: dict) -> list[ListingRow]:
-        """Rows read as `values_list(*_LISTING_FIELDS)`, with their list and account."""
-        new, names = object.__new__, _LISTING_FIELDS
-        listings = []
-        for values in rows:
-            listing = new(cls)
-            attributes = listing.__dict__ = dict(zip(names, values, strict=True))
-            attributes["pk"] = values[0]
-            attributes["selling_list"] = lists[attributes["selling_list_id"]]
-            attributes["amazon_account"] = accounts[attributes["amazon_account_id"]]
-            listings.append(listing)
-        return listings
+    def __init__(self, row: tuple, lists: dict, accounts: dict):
+        attributes = self.__dict__
+        attributes.update(zip(_LISTING_FIELDS, row, strict=True))
+        attributes["pk"] = row[0]
+        attributes["selling_list"] = lists[self.selling_list_id]
+        attributes["amazon_account"] = accounts[self.amazon_account_id]
 
     def __str__(self):
         return self.sku
+
+
+class Rows(NamedTuple):
+    """A batch's listings: `_LISTING_FIELDS` tuples in id order, their Selling Lists (with
+    profile) and accounts by id."""
+
+    rows: list[tuple]
+    lists: dict
+    accounts: dict
 
 
 class PendingPush(NamedTuple):
@@ -67,13 +71,13 @@ class PendingPush(NamedTuple):
     quantity: int
 
 
-def listing_rows(ids: list[int], *, lock: bool) -> list[ListingRow]:
+def listing_rows(ids: list[int], *, lock: bool) -> Rows:
     """The listings with these ids, in id order; `lock` takes their row locks."""
     queryset = Listing.objects.filter(column_in(Listing, "id", ids)).order_by("pk")
     if lock:
         queryset = queryset.select_for_update()
     rows = list(queryset.values_list(*_LISTING_FIELDS))
-    return ListingRow.many(rows, *_lists_and_accounts(rows)) if rows else []
+    return Rows(rows, *_lists_and_accounts(rows)) if rows else Rows([], {}, {})
 
 
 def unsent_pushes(ids: list[int]) -> tuple[dict[int, int], dict[int, PendingPush]]:

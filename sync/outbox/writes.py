@@ -96,8 +96,9 @@ def _db_value(field, value):
     return field.get_db_prep_save(value, connection)
 
 
-def write_recorded(listings: list, now) -> None:
-    """Store what a recompute changed, in one UPDATE from the changed rows.
+def write_recorded(rows: list[tuple], now) -> None:
+    """Store what a recompute changed, in one UPDATE: `rows` are (listing id, computed quantity,
+    stock missing, status, status message).
 
     Only rows whose Result or status moved are written (a catalogue-wide re-read changes few).
     """
@@ -113,16 +114,5 @@ def write_recorded(listings: list, now) -> None:
             "computed_at",
             "updated_at",
         ],
-        [
-            (
-                lst.pk,
-                lst.computed_quantity,
-                lst.stock_missing,
-                lst.status,
-                lst.status_message,
-                stamp,
-                stamp,
-            )
-            for lst in listings
-        ],
+        [(*row, stamp, stamp) for row in rows],
     )
