@@ -5,7 +5,7 @@ number of queries, none of which reads the whole table (docs/BENCHMARKS.md, "Cha
                                read as its ids first (a deep page skips index entries only)
     sku_first_search(...)      an exact or prefix SKU match (indexed) before a substring search
     indexed_search(...)        the substring search of `search_fields`, each table's rows read
-                               from its own trigram indexes
+                               from its own trigram indexes (or a narrow copy's: `search_table`)
 """
 
 import json
@@ -86,9 +86,15 @@ def sku_first_search(queryset: QuerySet, term: str, field: str = "sku") -> Query
     return matches if matches.exists() else None
 
 
-def indexed_search(queryset: QuerySet, search_fields, term: str) -> QuerySet | None:
+def indexed_search(
+    queryset: QuerySet, search_fields, term: str, *, search_table=None
+) -> QuerySet | None:
     """The admin's substring search (every word in one of `search_fields`, any case), its
     candidates read from the trigram indexes (accounts/migrations/0009) of each table on its own.
+
+    `search_table`: on PostgreSQL, a model that copies some of the searched model's own fields
+    under its primary key (selling_lists.ListingSearch): those fields' candidates are read from
+    its indexes, which the searched table's frequent writes then do not have to maintain.
 
     A join of three tables ORed across them can only scan them all. So the rarest word (by the
     planner's estimate) picks the candidates: the ids of the rows whose own fields contain it,
@@ -108,7 +114,9 @@ def indexed_search(queryset: QuerySet, search_fields, term: str) -> QuerySet | N
         words.append(word)
     if not words:
         return queryset
-    candidates = [_containing(queryset.model, tree, word) for word in words]
+    if connections[queryset.db].vendor != "postgresql":
+        search_table = None  # kept by PostgreSQL's triggers only
+    candidates = [_containing(queryset.model, tree, word, search_table) for word in words]
     rows, rarest = min(((_estimate(ids), ids) for ids in candidates), key=lambda pair: pair[0])
     if rows <= ESTIMATE_ABOVE:
         queryset = queryset.filter(pk__in=rarest)
@@ -147,18 +155,33 @@ def _search_tree(model, search_fields) -> dict | None:
     return tree
 
 
-def _containing(model, tree: dict, word: str) -> QuerySet:
-    """The ids of `model` rows one of whose fields in `tree` contains `word`."""
+def _containing(model, tree: dict, word: str, search_table=None) -> QuerySet:
+    """The ids of `model` rows one of whose fields in `tree` contains `word`, those of its own
+    fields that `search_table` copies read there."""
     manager = model._default_manager
     branches = []
-    if tree["fields"]:
-        branches.append(
-            manager.filter(
-                Q.create([(f"{f}__icontains", word) for f in tree["fields"]], connector=Q.OR)
-            )
-        )
+    own = tree["fields"]
+    if search_table is not None:
+        copied = [name for name in own if _has_field(search_table, name)]
+        if copied:
+            branches.append(search_table._default_manager.filter(_any_contains(copied, word)))
+            own = [name for name in own if name not in copied]
+    if own:
+        branches.append(manager.filter(_any_contains(own, word)))
     for relation, subtree in tree["relations"].items():
         related = model._meta.get_field(relation).related_model
         branches.append(manager.filter(**{f"{relation}__in": _containing(related, subtree, word)}))
     first, *rest = [branch.order_by().values("pk") for branch in branches]
     return first.union(*rest, all=True) if rest else first
+
+
+def _any_contains(names: list[str], word: str) -> Q:
+    return Q.create([(f"{name}__icontains", word) for name in names], connector=Q.OR)
+
+
+def _has_field(model, name: str) -> bool:
+    try:
+        model._meta.get_field(name)
+    except FieldDoesNotExist:
+        return False
+    return True

@@ -51,6 +51,12 @@ def pages(size: int) -> list[tuple[str, str, dict, str]]:
             "get",
         ),
         (
+            "listings ?q=<inside a SKU> (substring)",
+            "admin:selling_lists_listing_changelist",
+            {"q": f"KU-{mid:06d}"},
+            "get",
+        ),
+        (
             "listings ?q=<product title> (substring fallback)",
             "admin:selling_lists_listing_changelist",
             {"q": f"Product {mid}"},

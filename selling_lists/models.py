@@ -250,7 +250,7 @@ class Listing(models.Model):
         # -id, which the admin adds to make it total) and each filter followed by that order,
         # so a page is read from an index and cut at 100 rows instead of sorting the table.
         # Rare values get partial indexes, which cost nothing when a row does not match. The
-        # search's trigram indexes (sku, asin) are PostgreSQL's only: in migration 0005.
+        # search's trigram indexes (sku, asin) are on `ListingSearch`, which status writes skip.
         indexes = [
             models.Index(fields=["sku", "-id"], name="listing_sku_order"),
             models.Index(
@@ -347,3 +347,33 @@ class Listing(models.Model):
         if state in (ListingStatus.PAUSED, ListingStatus.SYNC_OFF, ListingStatus.FBA):
             return label
         return f"{label}: {self.status_message}" if self.status_message else label
+
+
+class ListingSearch(models.Model):
+    """A listing's SKU and ASIN, copied to a narrow table of their own for the Listings'
+    substring search (its trigram indexes), on PostgreSQL only.
+
+    A recompute rewrites every listing's status, which is indexed, so each index of the listing
+    table gets a new entry per row; GIN trigram indexes there made that UPDATE 1.6–1.7× as slow
+    (docs/BENCHMARKS.md). Here they are written only when a SKU or ASIN changes. The table, its
+    indexes and the triggers that keep it in step with every write path are migration 0007's,
+    made on PostgreSQL only (not managed: nothing on SQLite reads it).
+    """
+
+    listing = models.OneToOneField(
+        Listing,
+        primary_key=True,
+        # Not Django's to cascade: the triggers delete the copy (SQLite has no table to read).
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        related_name="+",
+    )
+    sku = models.CharField(max_length=255)
+    asin = models.CharField(max_length=10)
+
+    class Meta:
+        managed = False
+        db_table = "selling_lists_listing_search"
+
+    def __str__(self):
+        return self.sku

@@ -23,7 +23,7 @@ from sync.outbox.actions import listing_save
 from sync.outbox.results import compute_results
 from sync.selectors import update_qty_overview
 
-from ..models import Listing, ListingStatus, SellingList
+from ..models import Listing, ListingSearch, ListingStatus, SellingList
 from ..selectors import (
     listings_in_state,
     listings_in_sync,
@@ -215,11 +215,13 @@ class ListingAdmin(admin.ModelAdmin):
     def get_search_results(self, request, queryset, search_term):
         """A SKU, typed whole or its start, is found on the SKU index; anything else (titles,
         ASIN) falls back to the substring search of `search_fields`, each table searched on its
-        trigram indexes (`indexed_search`)."""
+        trigram indexes (`indexed_search`), the listing's SKU and ASIN on `ListingSearch`'s."""
         by_sku = sku_first_search(queryset, search_term)
         if by_sku is not None:
             return by_sku, False
-        found = indexed_search(queryset, self.search_fields, search_term)
+        found = indexed_search(
+            queryset, self.search_fields, search_term, search_table=ListingSearch
+        )
         if found is not None:
             return found, False
         return super().get_search_results(request, queryset, search_term)

@@ -13,7 +13,7 @@ from accounts.admin import VariantAdmin
 from accounts.admin_large import indexed_search
 from accounts.models import Product, Variant
 from selling_lists.admin.listings import ListingAdmin
-from selling_lists.models import OUT_OF_SYNC_STATES, Listing, ListingStatus
+from selling_lists.models import OUT_OF_SYNC_STATES, Listing, ListingSearch, ListingStatus
 from selling_lists.selectors import listings_out_of_sync, listings_with_state
 from tests.factories import ListingFactory, SellingListFactory, VariantFactory
 
@@ -58,11 +58,12 @@ def test_substring_search_finds_words_in_any_searched_table(
 
 @pytest.mark.parametrize("term", ["cork mat", "mat", "candle red", "o", "lamp-9", '"desk lamp"'])
 def test_indexed_search_finds_what_the_admins_own_search_finds(rf, catalogue, term):
-    for model, model_admin in ((Listing, ListingAdmin), (Variant, VariantAdmin)):
+    searched = ((Listing, ListingAdmin, ListingSearch), (Variant, VariantAdmin, None))
+    for model, model_admin, search_table in searched:
         own = model_admin(model, admin.site)
         queryset = model.objects.all()
         expected, _ = admin.ModelAdmin.get_search_results(own, rf.get("/"), queryset, term)
-        found = indexed_search(queryset, own.search_fields, term)
+        found = indexed_search(queryset, own.search_fields, term, search_table=search_table)
         assert set(found) == set(expected), (model, term)
 
 
@@ -120,8 +121,8 @@ def test_in_sync_lists_exactly_the_linked_listings_sent(admin_client, every_comb
 @pytest.mark.parametrize(
     ("model", "column", "index"),
     [
-        (Listing, "sku", "listing_sku_trgm"),
-        (Listing, "asin", "listing_asin_trgm"),
+        (ListingSearch, "sku", "listing_search_sku_trgm"),  # the listing's copy (0007)
+        (ListingSearch, "asin", "listing_search_asin_trgm"),
         (Variant, "title", "variant_title_trgm"),
         (Variant, "sku", "variant_sku_trgm"),
         (Product, "title", "product_title_trgm"),

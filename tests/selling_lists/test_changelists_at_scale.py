@@ -22,6 +22,7 @@ PAGES = [
     (LISTINGS, {"q": "bulk-00001"}),
     (LISTINGS, {"q": "Candle"}),
     (LISTINGS, {"q": "candle v1"}),  # words in two tables
+    (LISTINGS, {"q": "ulk-0000"}),  # inside a SKU: the listing's search table on PostgreSQL
     (LISTINGS, {"sync": "out", "p": "2"}),
     (LISTINGS, {"sync": "in"}),
     (LISTINGS, {"status__exact": "pending", "p": "2"}),
