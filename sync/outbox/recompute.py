@@ -21,7 +21,6 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from accounts.bulk import column_in
-from accounts.models import AmazonAccount
 from profiles.rules import Result
 from selling_lists.models import Listing, ListingStatus
 
@@ -51,7 +50,7 @@ class RecomputeSummary:
     queued_account_ids: set[int] = field(default_factory=set)
     sync_off_account_ids: set[int] = field(default_factory=set)
 
-    def count(self, decision: Decision, account, *, listings: int = 1) -> None:
+    def count(self, decision: Decision, account, listings: int) -> None:
         """Count `listings` listings of `account` decided so."""
         if not listings:
             return
@@ -146,7 +145,7 @@ class _Plan(NamedTuple):
     """What a recompute decided for one listing that has something to write."""
 
     pk: int
-    account: AmazonAccount
+    account_id: int
     result: Result
     decision: Decision
     push: PendingPush | None
@@ -158,7 +157,7 @@ class _Plan(NamedTuple):
 class _Decided:
     """One decision, shared by every listing of a batch with the same inputs."""
 
-    __slots__ = ("account", "changed", "decision", "quiet", "recorded", "writes")
+    __slots__ = ("account", "changed", "decision", "listings", "recorded", "writes")
 
     def __init__(self, decision: Decision, listing: ListingRow, recorded: tuple, push):
         self.decision = decision
@@ -174,7 +173,7 @@ class _Decided:
         self.writes = (
             self.changed or decision.queue or bool(decision.supersede_pending and push is not None)
         )
-        self.quiet = 0  # listings that share it and have nothing to write
+        self.listings = 0  # that share it
 
 
 def _recompute_batch(
@@ -194,43 +193,36 @@ def _recompute_batch(
         # are then locked and decided again, so a recompute that changes nothing locks and
         # writes nothing (locking a row writes to it on PostgreSQL). `lock_first`: most rows
         # are expected to move, so they are locked by the first read.
-        summary, plans = decide_batch(ids, lock=lock_first)
+        summary, moving, plans = decide_batch(ids, lock=lock_first)
         if connection.features.has_select_for_update and not lock_first and plans:
             # Serialises with other recomputes and with claimers (which lock the listing
             # too), so a pending push is never replaced while a worker takes it.
-            locked, plans = decide_batch([plan.pk for plan in plans], lock=True)
-            summary.add(locked)
+            quiet, moving, plans = decide_batch([plan.pk for plan in plans], lock=True)
+            summary.add(quiet)
+        summary.add(moving)
+        summary.written += moving.listings
         if not plans:
             return summary
 
-        new_pushes: list[dict] = []
+        new_pushes: list[tuple] = []
         replaced: list[tuple] = []
         drop: dict[str, list[int]] = defaultdict(list)
         changed: list[tuple] = []
-        for pk, account, result, decision, push, told, recorded, moved in plans:
-            summary.count(decision, account)
-            summary.written += 1
+        for pk, account_id, result, decision, push, told, recorded, moved in plans:
             if moved:
                 changed.append((pk, *recorded))
             if decision.supersede_pending and push is not None:
                 drop[decision.supersede_pending].append(push.pk)
             if not decision.queue:
                 continue
-            summary.queued_account_ids.add(account.pk)
+            summary.queued_account_ids.add(account_id)
             if push is not None:
                 replaced.append(
                     (push.pk, result.quantity, told, result.source_quantity, result.trace)
                 )
             else:
                 new_pushes.append(
-                    {
-                        "listing_id": pk,
-                        "account_id": account.pk,
-                        "quantity": result.quantity,
-                        "previous_quantity": told,
-                        "shopify_stock": result.source_quantity,
-                        "trace": result.trace,
-                    }
+                    (pk, account_id, result.quantity, told, result.source_quantity, result.trace)
                 )
 
         write_recorded(changed, now)
@@ -246,17 +238,18 @@ def _recompute_batch(
 
 def _plan(
     ids: list[int], *, reason: str, force: bool, hold: bool, lock: bool
-) -> tuple[RecomputeSummary, list[_Plan]]:
+) -> tuple[RecomputeSummary, RecomputeSummary, list[_Plan]]:
     """Decide each listing (`decide`), reading plain rows; `lock` takes their row locks.
 
-    Returns the summary of the listings with nothing to write, and a plan for each of the
-    others. Listings that share every input of the decision (most of a catalogue: one profile,
-    a few stock levels) share one decision, computed once: per listing, only a key is built.
+    Returns the summaries of the listings with nothing to write and of the others, and a plan
+    for each of the others. Listings that share every input of the decision (most of a
+    catalogue: one profile, a few stock levels) share one decision, computed once: per listing,
+    only a key is built.
     """
     rows, lists, accounts = listing_rows(ids, lock=lock)
-    summary = RecomputeSummary()
+    quiet, moving = RecomputeSummary(), RecomputeSummary()
     if not rows:
-        return summary, []
+        return quiet, moving, []
     # Rows in `_LISTING_FIELDS` order: (Selling List, override mode and quantity, variant).
     results = rule_results([(lists[row[7]], row[2], row[3], row[1]) for row in rows])
     in_flight, pending = unsent_pushes([row[0] for row in rows])
@@ -299,11 +292,12 @@ def _plan(
                 status, message = stopped[listing.amazon_account_id]
             recorded = (result.quantity, result.stock_missing, status, message)
             known = decided[key] = _Decided(decision, listing, recorded, push)
+        known.listings += 1
         if known.writes:
             plans.append(
                 _Plan(
                     pk,
-                    known.account,
+                    row[8],  # amazon_account_id
                     result,
                     known.decision,
                     push,
@@ -312,11 +306,9 @@ def _plan(
                     known.changed,
                 )
             )
-        else:
-            known.quiet += 1
     for known in decided.values():
-        summary.count(known.decision, known.account, listings=known.quiet)
-    return summary, plans
+        (moving if known.writes else quiet).count(known.decision, known.account, known.listings)
+    return quiet, moving, plans
 
 
 _WAITS_FOR_CIRCUIT = (ListingStatus.PENDING, ListingStatus.SENDING, ListingStatus.WAITING)

@@ -62,10 +62,11 @@ def rule_results(
     The recompute's form: its listings are plain rows, and most of a batch shares a few rules
     and a few stock snapshots, so each distinct pair is computed once and shared.
     """
-    variant_ids = [variant_id for *_, variant_id in inputs if variant_id]
+    variant_ids = [row[3] for row in inputs if row[3]]
     if reserved is None:
         reserved = reserved_by_variant(variant_ids)
-    profiles = {sl.profile_id: sl.profile for sl, *_ in inputs}  # a handful
+    lists = {row[0].id: row[0] for row in inputs}.values()  # a handful
+    profiles = {sl.profile_id: sl.profile for sl in lists}
     locations = profile_location_ids(profiles) | (location_overrides or {})
     keys = {p.metafield_key for p in profiles.values() if p.metafield_key}
     snapshots = stock_snapshots(variant_ids, metafield_keys=keys, reserved=reserved)
@@ -74,7 +75,7 @@ def rule_results(
     computed: dict[tuple[int, int], Result] = {}
     results = []
     for selling_list, mode, quantity, variant_id in inputs:
-        key = (selling_list.pk, mode, quantity)
+        key = (selling_list.id, mode, quantity)
         rule = rules.get(key)
         if rule is None:
             rule = rules[key] = selling_list.profile.to_rule(

@@ -14,9 +14,10 @@ from selling_lists.models import Listing
 from ..models import QtyPush
 
 
-def insert_pushes(rows: list[dict], *, reason: str, acting_user, now) -> None:
+def insert_pushes(rows: list[tuple], *, reason: str, acting_user, now) -> None:
     """Insert new pending pushes in one statement (`accounts.bulk.insert_rows`): a
-    catalogue-wide change writes one per listing.
+    catalogue-wide change writes one per listing. `rows` are (listing id, account id, quantity,
+    previous quantity, Shopify stock, trace).
 
     Every column but the six in `rows` is the same for the whole batch, so it is prepared and
     sent once, from a template push (defaults, reason, user, timestamps).
@@ -45,17 +46,7 @@ def insert_pushes(rows: list[dict], *, reason: str, acting_user, now) -> None:
         for f in QtyPush._meta.concrete_fields
         if not f.primary_key and f.attname not in varying
     }
-    values = [
-        (
-            row["listing_id"],
-            row["account_id"],
-            row["quantity"],
-            row["previous_quantity"],
-            row["shopify_stock"],
-            _json(row["trace"]),
-        )
-        for row in rows
-    ]
+    values = [(*row[:5], _json(row[5])) for row in rows]
     insert_rows(QtyPush, varying, values, same=same)
 
 

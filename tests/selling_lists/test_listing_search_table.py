@@ -96,9 +96,9 @@ def test_the_recomputes_update_neither_calls_the_trigger_nor_writes_the_copy():
     listings = [ListingFactory(), ListingFactory()]
     created = function_calls()
     before = copy_versions()
-    for listing in listings:
-        listing.computed_quantity, listing.status = 7, ListingStatus.PENDING
-    write_recorded(listings, timezone.now())
+    write_recorded(
+        [(listing.pk, 7, False, ListingStatus.PENDING, "") for listing in listings], timezone.now()
+    )
 
     assert set(Listing.objects.values_list("computed_quantity", flat=True)) == {7}
     assert function_calls() == created
