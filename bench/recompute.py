@@ -332,7 +332,7 @@ def main():
             {
                 "benchmark": "recompute_catalogue_wide_change",
                 "targets": {"s_at_100k": 3.0, "unchanged_s_at_100k": 1.0, "peak_mb": 300},
-                "batch_size": "SYNC_RECOMPUTE_BATCH_SIZE (default 2000)",
+                "batch_size": "SYNC_RECOMPUTE_BATCH_SIZE (default 10000)",
                 "results": results,
                 "machine": machine(),
             }

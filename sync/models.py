@@ -190,7 +190,13 @@ class QtyPush(models.Model):
         indexes = [
             models.Index(fields=["account", "state", "next_attempt_at"]),
             models.Index(fields=["listing", "state"]),
-            models.Index(fields=["feed", "feed_message_id"]),
+            # Only pushes sent in a feed: a push is queued without one (a recompute writes
+            # 100,000), and a push sent alone by a patch never gets one.
+            models.Index(
+                fields=["feed", "feed_message_id"],
+                condition=Q(feed__isnull=False),
+                name="qtypush_feed_message",
+            ),
             models.Index(
                 fields=["created_by"],
                 condition=Q(created_by__isnull=False),
