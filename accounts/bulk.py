@@ -9,7 +9,8 @@
 A recompute of 100,000 listings reads and writes in batches of thousands of rows. Thousands of
 placeholders per statement, or one statement per row, were most of its time (docs/BENCHMARKS.md):
 PostgreSQL takes each column as one array (`unnest`), SQLite the rows as one JSON document
-(`json_each`). Values must already be in the database's form (`get_db_prep_save`).
+(`json_each`). Values must already be in the database's form (`get_db_prep_save`), and text
+values hashable (a column's distinct texts are sent once, `_source`).
 """
 
 from __future__ import annotations
@@ -86,9 +87,10 @@ def _array_type(model: type[Model], attname: str) -> str:
     return db_type
 
 
-# Column types sent as one line of text, joined and split in C: psycopg spells a list parameter
-# element by element in Python, which cost more than the statement that used it.
-_AS_TEXT = frozenset({"integer", "bigint", "smallint", "boolean"})
+# Numbers and flags travel as one text, joined and split in C (psycopg spells a list parameter
+# element by element in Python, which cost more than the statement that used it), when every
+# value is of the column's Python type or None.
+_AS_TEXT = {"integer": int, "bigint": int, "smallint": int, "boolean": bool}
 
 
 def _source(model: type[Model], columns: Sequence[str], rows: Sequence[Sequence]):
@@ -99,23 +101,27 @@ def _source(model: type[Model], columns: Sequence[str], rows: Sequence[Sequence]
             f"json_extract(value, '$[{i}]') AS {quote(c)}" for i, c in enumerate(columns)
         )
         return f"(SELECT {picks} FROM json_each(%s)) AS v", [json.dumps(rows, default=str)]
-    # Each column is one array: numbers and flags as one text ("None" read as NULL); any other
-    # column as its distinct values (a batch shares a few statuses, messages and traces) and
-    # each row's position among them.
+    # Each column is one array. Text goes as its distinct values (a batch shares a few
+    # statuses, messages and traces) and each row's position among them; any other type, or
+    # numbers mixed with other types, as a binary array.
     picks, arrays, lookups, params = [], [], [], []
     for column, values in zip(columns, zip(*rows, strict=True), strict=True):
         name, kind = quote(column), _array_type(model, column)
-        if kind in _AS_TEXT:
+        if set(map(type, values)) <= {_AS_TEXT.get(kind), type(None)}:
             arrays.append(f"string_to_array(%s, ',', 'None')::{kind}[]")
             params.append(",".join(map(str, values)))
             picks.append(f"u.{name}")
-        else:
-            distinct = list(dict.fromkeys(values))
+        elif kind == "text" or kind.startswith("varchar"):
+            distinct = list(dict.fromkeys(values))  # str: equal is the same text
             position = {value: at for at, value in enumerate(distinct, 1)}
             arrays.append("string_to_array(%s, ',')::integer[]")
             params.append(",".join(map(str, map(position.__getitem__, values))))
             picks.append(f"(%b::{kind}[])[u.{name}] AS {name}")
             lookups.append(distinct)
+        else:
+            arrays.append(f"%b::{kind}[]")
+            params.append(list(values))
+            picks.append(f"u.{name}")
     names = ", ".join(quote(c) for c in columns)
     source = f"(SELECT {', '.join(picks)} FROM unnest({', '.join(arrays)}) AS u({names})) AS v"
     return source, [*lookups, *params]
@@ -130,26 +136,40 @@ def _value(model: type[Model], attname: str) -> str:
 
 
 def update_from_rows(
-    model: type[Model], columns: Sequence[str], rows: Sequence[Sequence], *, key: str = "id"
+    model: type[Model],
+    columns: Sequence[str],
+    rows: Sequence[Sequence],
+    *,
+    key: str = "id",
+    same: dict[str, object] | None = None,
 ) -> int:
     """UPDATE `model` SET every column but `key` from `rows` (tuples in `columns` order), in one
-    statement. Returns the number of rows updated."""
+    statement. Returns the number of rows updated. `same`: columns set to one value for every
+    row (a timestamp), sent once."""
     if not rows:
         return 0
     quote = connection.ops.quote_name
     table = quote(model._meta.db_table)
+    same = same or {}
     source, params = _source(model, columns, rows)
-    sets = ", ".join(f"{quote(c)} = {_value(model, c)}" for c in columns if c != key)
+    sets = ", ".join(
+        [
+            *(f"{quote(c)} = {_value(model, c)}" for c in columns if c != key),
+            *(f"{quote(c)} = {_scalar(model, c)}" for c in same),
+        ]
+    )
     target = f"{table}.{quote(key)}"
     sql = f"UPDATE {table} SET {sets} FROM {source} WHERE {target} = v.{quote(key)}"
+    params = [*same.values(), *params]
+    at = columns.index(key)
+    keys = [row[at] for row in rows]
     kind = _array_type(model, key)
-    if _postgres() and kind in _AS_TEXT:
+    if _postgres() and set(map(type, keys)) <= {_AS_TEXT.get(kind), type(None)}:
         # The keys once more, as an array the planner sizes: it then reads these rows by their
         # index. Joined to the unnested rows alone, it hashed the whole table for every batch
         # (a sequential scan of 100,000 listings to update 2,000).
-        at = columns.index(key)
-        sql += f" AND {target} = ANY(string_to_array(%s, ',')::{kind}[])"
-        params.append(",".join(str(row[at]) for row in rows))
+        sql += f" AND {target} = ANY(string_to_array(%s, ',', 'None')::{kind}[])"
+        params.append(",".join(map(str, keys)))
     with _cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.rowcount

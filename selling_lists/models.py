@@ -368,8 +368,8 @@ class ListingSearch(models.Model):
         db_constraint=False,
         related_name="+",
     )
-    sku = models.CharField(max_length=255)
-    asin = models.CharField(max_length=10)
+    sku = models.TextField()
+    asin = models.TextField()
 
     class Meta:
         managed = False

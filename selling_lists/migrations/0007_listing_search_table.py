@@ -64,13 +64,17 @@ def create_search_table(apps, schema_editor):
     if schema_editor.connection.vendor != "postgresql":
         return
     schema_editor.execute(
+        # text, not the listing's varchar(n): a longer SKU allowed there one day must not make
+        # the trigger (and so the listing's write) fail here.
         f'CREATE TABLE "{TABLE}" ("listing_id" bigint PRIMARY KEY, '
-        '"sku" varchar(255) NOT NULL, "asin" varchar(10) NOT NULL)'
+        '"sku" text NOT NULL, "asin" text NOT NULL)'
     )
     for name, body in FUNCTIONS.items():
         schema_editor.execute(
+            # The migration's search_path, kept: a session with another one (a data-only
+            # restore of pg_dump's output sets it empty) still finds the copy's table.
             f'CREATE FUNCTION "{name}"() RETURNS trigger LANGUAGE plpgsql '
-            f"AS $$ BEGIN {body} RETURN NULL; END $$"
+            f"SET search_path FROM CURRENT AS $$ BEGIN {body} RETURN NULL; END $$"
         )
     for name, definition in TRIGGERS.items():
         schema_editor.execute(f'CREATE TRIGGER "{name}" {definition}')
@@ -110,8 +114,8 @@ class Migration(migrations.Migration):
             name='ListingSearch',
             fields=[
                 ('listing', models.OneToOneField(db_constraint=False, on_delete=django.db.models.deletion.DO_NOTHING, primary_key=True, related_name='+', serialize=False, to='selling_lists.listing')),
-                ('sku', models.CharField(max_length=255)),
-                ('asin', models.CharField(max_length=10)),
+                ('sku', models.TextField()),
+                ('asin', models.TextField()),
             ],
             options={
                 'db_table': 'selling_lists_listing_search',

@@ -28,7 +28,7 @@ from .. import conf, queues
 from ..models import PushReason, PushState, QtyPush, SellerCircuit
 from .decide import Decision, decide
 from .results import rule_results
-from .rows import DECIDED_BY, ListingRow, PendingPush, listing_rows, unsent_pushes
+from .rows import AT, DECIDED_BY, ListingRow, PendingPush, listing_rows, unsent_pushes
 from .writes import insert_pushes, replace_pushes, write_recorded
 
 logger = logging.getLogger(__name__)
@@ -250,15 +250,24 @@ def _plan(
     quiet, moving = RecomputeSummary(), RecomputeSummary()
     if not rows:
         return quiet, moving, []
-    # Rows in `_LISTING_FIELDS` order: (Selling List, override mode and quantity, variant).
-    results = rule_results([(lists[row[7]], row[2], row[3], row[1]) for row in rows])
-    in_flight, pending = unsent_pushes([row[0] for row in rows])
+    results = rule_results(
+        [
+            (
+                lists[row[AT.selling_list_id]],
+                row[AT.override_mode],
+                row[AT.override_quantity],
+                row[AT.variant_id],
+            )
+            for row in rows
+        ]
+    )
+    in_flight, pending = unsent_pushes([row[AT.id] for row in rows])
     stopped = _stopped_accounts(set(accounts))
 
     decided: dict[tuple, _Decided] = {}
     plans = []
     for row, (rule, result) in zip(rows, results, strict=True):
-        pk, amazon_quantity, last_sent_quantity = row[0], row[4], row[5]
+        pk, amazon_quantity = row[AT.id], row[AT.amazon_quantity]
         push = pending.get(pk)
         flying = pk in in_flight
         if flying:
@@ -267,7 +276,7 @@ def _plan(
             # What Amazon shows: read back (confirm, link, reconcile), lowered by its sales.
             told = amazon_quantity
         else:
-            told = last_sent_quantity
+            told = row[AT.last_sent_quantity]
         pending_quantity = push.quantity if push else None
         # Every input `decide` reads; rules and results are shared objects within a batch.
         key = (id(rule), id(result), row[DECIDED_BY], told, flying, pending_quantity)
@@ -297,7 +306,7 @@ def _plan(
             plans.append(
                 _Plan(
                     pk,
-                    row[8],  # amazon_account_id
+                    row[AT.amazon_account_id],
                     result,
                     known.decision,
                     push,

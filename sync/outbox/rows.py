@@ -10,6 +10,7 @@ table became a nested loop that took 196 s for a batch of 10,000 (docs/BENCHMARK
 
 from __future__ import annotations
 
+from collections import namedtuple
 from typing import NamedTuple
 
 from accounts.bulk import column_in
@@ -38,7 +39,9 @@ _LISTING_FIELDS = (
     "stock_missing",
     "computed_quantity",
 )
-DECIDED_BY = slice(7, None)
+# Positions in such a row by field name: `row[AT.variant_id]`.
+AT = namedtuple("ListingFields", _LISTING_FIELDS)(*range(len(_LISTING_FIELDS)))
+DECIDED_BY = slice(AT.selling_list_id, None)
 
 
 class ListingRow:
@@ -107,10 +110,8 @@ def _lists_and_accounts(rows: list[tuple]) -> tuple[dict, dict]:
     row through select_related, is most of a large recompute's time. The accounts come without
     their secrets: only the switches are needed, and decrypting costs per object.
     """
-    list_at = _LISTING_FIELDS.index("selling_list_id")
-    account_at = _LISTING_FIELDS.index("amazon_account_id")
-    list_ids = {row[list_at] for row in rows}
-    account_ids = {row[account_at] for row in rows}
+    list_ids = {row[AT.selling_list_id] for row in rows}
+    account_ids = {row[AT.amazon_account_id] for row in rows}
     lists = SellingList.objects.select_related("profile").in_bulk(list_ids)
     accounts = AmazonAccount.objects.defer("lwa_client_secret", "refresh_token").in_bulk(
         account_ids

@@ -53,24 +53,15 @@ def insert_pushes(rows: list[tuple], *, reason: str, acting_user, now) -> None:
 def replace_pushes(rows: list[tuple], *, reason: str, acting_user, now) -> None:
     """A newer target replaces the quantity, stock, trace and reason of pending pushes, in one
     UPDATE. `rows` are (push id, quantity, previous quantity, Shopify stock, trace)."""
-    stamp = connection.ops.adapt_datetimefield_value(now)
-    user_id = acting_user.pk if acting_user is not None else None
     update_from_rows(
         QtyPush,
-        [
-            "id",
-            "quantity",
-            "previous_quantity",
-            "shopify_stock",
-            "trace",
-            "reason",
-            "created_by_id",
-            "updated_at",
-        ],
-        [
-            (pk, q, told, stock, _json(trace), reason, user_id, stamp)
-            for pk, q, told, stock, trace in rows
-        ],
+        ["id", "quantity", "previous_quantity", "shopify_stock", "trace"],
+        [(pk, q, told, stock, _json(trace)) for pk, q, told, stock, trace in rows],
+        same={
+            "reason": reason,
+            "created_by_id": acting_user.pk if acting_user is not None else None,
+            "updated_at": connection.ops.adapt_datetimefield_value(now),
+        },
     )
 
 
@@ -96,14 +87,7 @@ def write_recorded(rows: list[tuple], now) -> None:
     stamp = connection.ops.adapt_datetimefield_value(now)
     update_from_rows(
         Listing,
-        [
-            "id",
-            "computed_quantity",
-            "stock_missing",
-            "status",
-            "status_message",
-            "computed_at",
-            "updated_at",
-        ],
-        [(*row, stamp, stamp) for row in rows],
+        ["id", "computed_quantity", "stock_missing", "status", "status_message"],
+        rows,
+        same={"computed_at": stamp, "updated_at": stamp},
     )

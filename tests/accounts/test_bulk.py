@@ -84,6 +84,49 @@ def test_update_from_rows_with_only_nulls_in_a_column():
     assert listing.computed_quantity is None
 
 
+def test_update_from_rows_keeps_texts_apart_and_sets_shared_columns_once():
+    """Texts go as their distinct values and positions, numbers as one text on PostgreSQL:
+    commas, the word None and repeated values must come back as written."""
+    listings = ListingFactory.create_batch(4, computed_quantity=1)
+    messages = ["a, b", "None", "a, b", ""]
+    now = timezone.now()
+
+    with CaptureQueriesContext(connection) as ctx:
+        update_from_rows(
+            Listing,
+            ["id", "computed_quantity", "status_message"],
+            [
+                (listing.pk, quantity, message)
+                for listing, quantity, message in zip(
+                    listings, [10, None, 10, 0], messages, strict=True
+                )
+            ],
+            same={"updated_at": connection.ops.adapt_datetimefield_value(now)},
+        )
+
+    assert len(ctx.captured_queries) == 1
+    rows = Listing.objects.filter(pk__in=[x.pk for x in listings]).order_by("pk")
+    assert list(rows.values_list("computed_quantity", "status_message", "updated_at")) == [
+        (10, "a, b", now),
+        (None, "None", now),
+        (10, "a, b", now),
+        (0, "", now),
+    ]
+
+
+def test_update_from_rows_of_mixed_number_types_uses_the_driver():
+    """A value that is not plainly an int (here a bool in a number column) is not spelled as
+    text for PostgreSQL to parse ("True"): the column goes through the driver, as the ORM's
+    save would store it."""
+    first, second = ListingFactory.create_batch(2, computed_quantity=4)
+
+    update_from_rows(Listing, ["id", "computed_quantity"], [(first.pk, True), (second.pk, False)])
+
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert (first.computed_quantity, second.computed_quantity) == (1, 0)
+
+
 def test_insert_rows_stores_json_as_the_orm_reads_it_back():
     listing = ListingFactory()
     now = connection.ops.adapt_datetimefield_value(timezone.now())
