@@ -162,7 +162,8 @@ def _containing(model, tree: dict, word: str, search_table=None) -> QuerySet:
     branches = []
     own = tree["fields"]
     if search_table is not None:
-        copied = [name for name in own if _has_field(search_table, name)]
+        copies = {field.name for field in search_table._meta.get_fields()}
+        copied = [name for name in own if name in copies]
         if copied:
             branches.append(search_table._default_manager.filter(_any_contains(copied, word)))
             own = [name for name in own if name not in copied]
@@ -177,11 +178,3 @@ def _containing(model, tree: dict, word: str, search_table=None) -> QuerySet:
 
 def _any_contains(names: list[str], word: str) -> Q:
     return Q.create([(f"{name}__icontains", word) for name in names], connector=Q.OR)
-
-
-def _has_field(model, name: str) -> bool:
-    try:
-        model._meta.get_field(name)
-    except FieldDoesNotExist:
-        return False
-    return True

@@ -163,13 +163,13 @@ def update_from_rows(
     params = [*same.values(), *params]
     at = columns.index(key)
     keys = [row[at] for row in rows]
-    kind = _array_type(model, key)
-    if _postgres() and set(map(type, keys)) <= {_AS_TEXT.get(kind), type(None)}:
-        # The keys once more, as an array the planner sizes: it then reads these rows by their
-        # index. Joined to the unnested rows alone, it hashed the whole table for every batch
-        # (a sequential scan of 100,000 listings to update 2,000).
-        sql += f" AND {target} = ANY(string_to_array(%s, ',', 'None')::{kind}[])"
-        params.append(",".join(map(str, keys)))
+    if _postgres() and set(map(type, keys)) == {int}:
+        # The keys once more, as an array the planner sizes (`column_in`): it then reads these
+        # rows by their index. Joined to the unnested rows alone, it hashed the whole table for
+        # every batch (a sequential scan of 100,000 listings to update 2,000).
+        by_key = column_in(model, key, keys)
+        sql += f" AND {by_key.sql}"
+        params.extend(by_key.params)
     with _cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.rowcount
