@@ -75,6 +75,12 @@ def pages(size: int) -> list[tuple[str, str, dict, str]]:
             "get",
         ),
         (
+            "listings ?state=failed (none match)",
+            "admin:selling_lists_listing_changelist",
+            {"state": "failed"},
+            "get",
+        ),
+        (
             "listings ?selling_list=<the list>",
             "admin:selling_lists_listing_changelist",
             {"selling_list__id__exact": "LIST"},

@@ -251,12 +251,15 @@ class Listing(models.Model):
         # so a page is read from an index and cut at 100 rows instead of sorting the table.
         # Rare values get partial indexes, which cost nothing when a row does not match. The
         # search's trigram indexes (sku, asin) are on `ListingSearch`, which status writes skip.
+        # No index reads a column a recompute or a push writes (status, its message, the
+        # quantities and their times): with the free space of `fillfactor` (migration 0008),
+        # those updates are HOT, written in the row's page with no new index entry. The status
+        # filters read the table instead (110–170 ms at 300,000 rows, docs/BENCHMARKS.md).
         indexes = [
             models.Index(fields=["sku", "-id"], name="listing_sku_order"),
             models.Index(
                 fields=["sku"], opclasses=["varchar_pattern_ops"], name="listing_sku_prefix"
             ),
-            models.Index(fields=["status", "sku", "-id"], name="listing_status_sku"),
             models.Index(fields=["selling_list", "sku", "-id"], name="listing_list_sku"),
             models.Index(
                 fields=["sku", "-id"], condition=Q(stock_missing=True), name="listing_missing_sku"
@@ -268,12 +271,6 @@ class Listing(models.Model):
                 fields=["sku", "-id"],
                 condition=Q(fulfillment_channel="FBA"),
                 name="listing_fba_sku",
-            ),
-            # The "Out of sync" filter (selectors.listings_out_of_sync): few rows when healthy.
-            models.Index(
-                fields=["sku", "-id"],
-                condition=Q(status__in=OUT_OF_SYNC_STATES),
-                name="listing_unsynced_sku",
             ),
         ]
 

@@ -64,8 +64,9 @@ def _sent() -> Q:
 
 
 def state_filter(state: str) -> Q:
-    """The listings in `state` as a filter on columns, equal to `sync_state == state` but able
-    to use the status index (a filter on the CASE annotation reads every row)."""
+    """The listings in `state` as a filter on columns, equal to `sync_state == state`: plain
+    column comparisons that the database can plan, where a filter on the CASE annotation
+    computes it for every row."""
     if state == ListingStatus.FBA:
         return ~_NOT_FBA
     if state == ListingStatus.SYNC_OFF:
@@ -85,8 +86,8 @@ def listings_out_of_sync(queryset: QuerySet[Listing] | None = None) -> QuerySet[
     """Listings Stocklink sends whose Amazon quantity is not (yet) the Result: pending,
     sending, waiting, failed, held, stock missing, not on Amazon. Never FBA, paused or off.
 
-    Equal to `sync_state in OUT_OF_SYNC_STATES`, as a filter on columns: it reads the partial
-    index of the stored out-of-sync statuses (`listing_unsynced_sku`), not every row's state."""
+    Equal to `sync_state in OUT_OF_SYNC_STATES`, as a filter on columns (`state_filter`). No
+    index reads the status, so that writing it stays a HOT update (selling_lists 0008)."""
     queryset = Listing.objects.all() if queryset is None else queryset
     return queryset.filter(_sent() & Q(status__in=OUT_OF_SYNC_STATES))
 
