@@ -112,12 +112,18 @@ class QtyPush(models.Model):
     listing = models.ForeignKey(
         "selling_lists.Listing", on_delete=models.CASCADE, related_name="qty_pushes", db_index=False
     )
-    # Copied from the listing so that workers claim one seller's pushes without a join.
+    # Copied from the listing so that workers claim one seller's pushes without a join. No
+    # foreign key constraint in the database: checking it at every commit took half a second of
+    # a 100,000-listing recompute (docs/BENCHMARKS.md). The listing's constraint covers it: the
+    # copy is written from the locked listing row, whose own account is constrained, and an
+    # account can only be deleted once its Selling Lists, with their listings, are gone (a
+    # push still naming one of those listings makes the database refuse).
     account = models.ForeignKey(
         "accounts.AmazonAccount",
         on_delete=models.CASCADE,
         related_name="qty_pushes",
         db_index=False,
+        db_constraint=False,
     )
     quantity = models.PositiveIntegerField("target quantity")
     previous_quantity = models.IntegerField(
